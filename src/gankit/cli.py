@@ -1,0 +1,61 @@
+"""The `gankit` command line.
+
+    gankit presets                       list the presets
+    gankit show dcgan-mnist32            resolved config, networks, parameter counts
+    gankit train ring-2d                 train (embedded data, no download)
+    gankit train dcgan-mnist32 --set train.epochs=3 --data-root ../shared/data
+    gankit train --resume runs/ring-2d-20261123-101500
+    gankit sample runs/ring-2d-... --n 64 --out grid.png
+
+Each subcommand lives in gankit/commands/<name>.py as add_parser(subparsers) + run(args).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+
+from .errors import GankitError
+
+COMMANDS = ["presets", "show", "train", "sample"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="gankit", description="Train, evaluate and diagnose GANs.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"gankit.commands.{name.replace('-', '_')}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="gankit: %(message)s", stream=sys.stderr)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except GankitError as e:
+        print(f"gankit: error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("gankit: stopped at once (second Ctrl-C); files already written are intact", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("gankit: internal error: this is a bug in gankit, not in your input. Please report it with the "
+              "traceback above and the command you ran.", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""gankit train: train a preset or a config file into a run directory, or resume one."""
+
+from __future__ import annotations
+
+import logging
+
+from ..errors import GankitError
+
+log = logging.getLogger("gankit")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a GAN (a preset, a config file, or --resume a run)")
+    p.add_argument("preset", nargs="?", help="preset name (see `gankit presets`)")
+    p.add_argument("--config", help="a config TOML file, e.g. a run's config.toml")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a config value, e.g. --set train.epochs=3 --set optim.d.lr=2e-4")
+    p.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")
+    p.add_argument("--out", help="run directory to create (default runs/<preset>-<time>)")
+    p.add_argument("--data-root", help="folder holding mnist/ and fashion-mnist/ (default $GANKIT_DATA, "
+                                       "else ~/.cache/gankit)")
+    p.add_argument("--device", choices=None, help="auto | cpu | cuda | cuda:N (overrides the config)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def resolve_config(args):
+    from ..config import load_file, load_preset
+
+    if args.config and args.preset:
+        raise GankitError("give a preset or --config FILE, not both")
+    if not (args.config or args.preset):
+        raise GankitError("name a preset (see `gankit presets`) or give --config FILE")
+    overrides = list(args.overrides)
+    if getattr(args, "device", None):
+        overrides.append(f"device={args.device}")
+    return load_file(args.config, overrides) if args.config else load_preset(args.preset, overrides)
+
+
+def run(args) -> int:
+    from ..config import to_toml
+    from ..run import RunDir
+    from ..trainer import Trainer, resume
+
+    if args.resume:
+        if args.preset or args.config or args.out:
+            raise GankitError("--resume RUN continues that run as configured; drop the preset/--config/--out "
+                              "(only --set train.epochs=/train.steps= and --device may change)")
+        run_dir = RunDir.open(args.resume)
+        trainer = resume(run_dir, args.data_root, args.overrides, args.device, progress=not args.quiet)
+        log.info("resuming %s at step %d of %d", run_dir.path, trainer.pos.step, trainer.total_steps)
+    else:
+        cfg = resolve_config(args)
+        run_dir = RunDir.create(cfg.name, args.out)
+        run_dir.write_text("config.toml", to_toml(cfg))
+        trainer = Trainer(cfg, run_dir, data_root=args.data_root, progress=not args.quiet)
+        log.info("%s", trainer.describe())
+        log.info("run directory: %s", run_dir.path)
+    trainer.fit()
+    last = run_dir.read_stats()[-1] if run_dir.read_stats() else {}
+    summary = ", ".join(f"{k} {last[k]:.4g}" for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last)
+    log.info("finished %d steps: %s", trainer.pos.step, summary)
+    log.info("samples in %s, losses in %s", run_dir.samples_dir, run_dir.path / "losses.png")
+    return 0

@@ -1,0 +1,306 @@
+"""Typed, frozen configuration: one set of defaults, TOML in and out, `--set` overrides.
+
+A config is a tree of frozen dataclasses. It is resolved once (preset or file,
+then overrides), validated in one place, saved with the run as `config.toml`,
+and stored in every checkpoint so a run can be repeated or resumed exactly.
+
+    cfg = load_preset("dcgan-mnist32", overrides=["train.epochs=3", "optim.d.lr=2e-4"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+import tomli_w
+
+from .errors import GankitError, did_you_mean
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: str = "ring-2d"  # gaussian-1d | ring-2d | grid-2d | mnist | fashion-mnist | folder
+    root: str = ""  # IDX data root or image folder; "" = --data-root, $GANKIT_DATA, user cache
+    split: str = "train"  # train | test (IDX data sets)
+    resolution: int = 0  # image side after Resize+CenterCrop; 0 = native size
+    size: int = 0  # toy sets: samples per epoch (0 = the set's default)
+    flip: bool = False  # random horizontal flips, done on the training device
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    g: str = "mlp"  # generator architecture (see `gankit.nets.ARCHITECTURES`)
+    d: str = "mlp"  # discriminator architecture
+    latent_dim: int = 64
+    noise: str = "normal"  # normal | uniform  (the latent distribution)
+    hidden: int = 128  # MLP width
+    layers: int = 3  # MLP linear maps
+    g_activation: str = "relu"  # relu | leaky_relu | elu | softplus | tanh
+    d_activation: str = "relu"
+    leak: float = 0.2  # negative slope of leaky_relu (seed S3 uses PyTorch's default 0.01)
+    d_group: int = 1  # >1: D scores groups of this many samples from their moments (seed S1)
+    dropout: float = 0.0  # D dropout probability where the architecture has dropout
+    resolution: int = 0  # image side the networks are built for (0 = from the data)
+    channels: int = 0  # image channels (0 = from the data)
+    init: str = "default"  # default | dcgan  (N(0, 0.02) convs, N(1, 0.02) batch norm)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    kind: str = "bce"  # bce | lsgan
+    g_form: str = "non-saturating"  # non-saturating (max log D(G(z))) | minimax (min log(1-D(G(z))))
+    real_target: float = 1.0  # label for real samples (0.9 = one-sided smoothing)
+    fake_target: float = 0.0  # label for generated samples
+    d_reduction: str = "sum"  # sum | mean  of the real and fake D losses
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    kind: str = "adam"  # adam | sgd
+    lr: float = 2e-4
+    beta1: float = 0.5  # Adam beta1, or SGD momentum
+    beta2: float = 0.999
+    weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class OptimPair:
+    g: OptimConfig = field(default_factory=OptimConfig)
+    d: OptimConfig = field(default_factory=OptimConfig)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    steps: int = 0  # >0: stop after this many generator steps, whatever `epochs` says
+    batch_size: int = 64
+    d_steps: int = 1  # discriminator steps per generator step (Algorithm 1's k)
+    order: str = "d-first"  # d-first | g-first  (which network is updated first in a step)
+    log_every: int = 50  # steps between statistics lines in stats.jsonl
+    checkpoint_every: int = 0  # steps between checkpoints (0 = at the end of every epoch)
+    sample_grid: int = 64  # fixed-noise samples in each epoch's grid (toy sets: points drawn)
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str = "custom"
+    description: str = ""
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimPair = field(default_factory=OptimPair)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------- choices and ranges
+
+CHOICES = {
+    "device": None,  # checked in validate()
+    "data.name": ("gaussian-1d", "ring-2d", "grid-2d", "mnist", "fashion-mnist", "folder"),
+    "data.split": ("train", "test"),
+    "model.noise": ("normal", "uniform"),
+    "model.g_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
+    "model.d_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
+    "model.init": ("default", "dcgan"),
+    "loss.kind": ("bce", "lsgan"),
+    "loss.g_form": ("non-saturating", "minimax"),
+    "loss.d_reduction": ("sum", "mean"),
+    "optim.g.kind": ("adam", "sgd"),
+    "optim.d.kind": ("adam", "sgd"),
+    "train.order": ("d-first", "g-first"),
+}
+
+
+def validate(cfg: Config) -> Config:
+    """Check every value a user can get wrong; raise GankitError naming the key and the fix."""
+    flat = flatten(cfg.to_dict())
+    for key, allowed in CHOICES.items():
+        if allowed is not None and flat[key] not in allowed:
+            raise GankitError(
+                f"{key} = {flat[key]!r} is not valid{did_you_mean(str(flat[key]), allowed)}; "
+                f"choose one of: {', '.join(allowed)}"
+            )
+    from .nets import ARCHITECTURES  # late import: nets import torch
+
+    for key in ("model.g", "model.d"):
+        if flat[key] not in ARCHITECTURES:
+            raise GankitError(
+                f"{key} = {flat[key]!r} is not a known architecture{did_you_mean(flat[key], ARCHITECTURES)}; "
+                f"choose one of: {', '.join(sorted(ARCHITECTURES))}"
+            )
+    dev = cfg.device
+    if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+        raise GankitError(f"device = {dev!r} is not valid; use auto, cpu, cuda or cuda:N")
+    positive = ["train.batch_size", "train.d_steps", "model.latent_dim", "model.hidden",
+                "model.d_group", "train.log_every", "train.sample_grid"]
+    for key in positive:
+        if flat[key] < 1:
+            raise GankitError(f"{key} must be at least 1 (got {flat[key]})")
+    for key in ("train.epochs", "train.steps", "train.checkpoint_every", "data.size"):
+        if flat[key] < 0:
+            raise GankitError(f"{key} must be 0 or more (got {flat[key]})")
+    if cfg.train.epochs == 0 and cfg.train.steps == 0:
+        raise GankitError("train.epochs and train.steps are both 0: set one of them to say how long to train")
+    if cfg.model.layers < 2:
+        raise GankitError(f"model.layers must be at least 2 (got {cfg.model.layers})")
+    for side in ("g", "d"):
+        lr = flat[f"optim.{side}.lr"]
+        if not (lr > 0 and math.isfinite(lr)):
+            raise GankitError(f"optim.{side}.lr must be a positive number (got {lr})")
+        for b in ("beta1", "beta2"):
+            v = flat[f"optim.{side}.{b}"]
+            if not 0 <= v < 1:
+                raise GankitError(f"optim.{side}.{b} must be in [0, 1) (got {v})")
+    if not 0 <= cfg.model.dropout < 1:
+        raise GankitError(f"model.dropout must be in [0, 1) (got {cfg.model.dropout})")
+    for key in ("data.resolution", "model.resolution"):
+        r = flat[key]
+        if r != 0 and (r < 8 or r & (r - 1)) and not (r == 28):
+            raise GankitError(f"{key} = {r} is not valid: use 28 or a power of two of at least 8 (32, 64, 128, ...)")
+    return cfg
+
+
+# ---------------------------------------------------------------- dict <-> dataclass
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _coerce(key: str, value: Any, typ: type) -> Any:
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if typ is bool and not isinstance(value, bool):
+        raise GankitError(f"{key} must be true or false (got {value!r})")
+    if typ is int and (isinstance(value, bool) or not isinstance(value, int)):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise GankitError(f"{key} must be a whole number (got {value!r})")
+    if typ is float and not isinstance(value, (int, float)) or (typ is float and isinstance(value, bool)):
+        raise GankitError(f"{key} must be a number (got {value!r})")
+    if typ is str and not isinstance(value, str):
+        raise GankitError(f"{key} must be a string (got {value!r})")
+    return value
+
+
+def from_dict(cls, data: dict, prefix: str = ""):
+    """Build dataclass `cls` from a nested dict; unknown keys and wrong types are GankitErrors."""
+    if not isinstance(data, dict):
+        raise GankitError(f"{prefix.rstrip('.') or 'config'} must be a table of settings (got {data!r})")
+    hints = get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    for key in data:
+        if key not in names:
+            valid = sorted(f"{prefix}{n}" for n in names)
+            raise GankitError(f"unknown config key '{prefix}{key}'{did_you_mean(prefix + key, valid)}; "
+                              f"valid keys here: {', '.join(valid)}")
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        typ = hints[f.name]
+        if is_dataclass(typ):
+            kwargs[f.name] = from_dict(typ, data[f.name], f"{prefix}{f.name}.")
+        else:
+            kwargs[f.name] = _coerce(prefix + f.name, data[f.name], typ)
+    return cls(**kwargs)
+
+
+def _all_keys() -> list[str]:
+    return sorted(flatten(Config().to_dict()))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'optim.d.lr=2e-4' -> (['optim', 'd', 'lr'], 0.0002). Values are TOML literals; bare words are strings."""
+    if "=" not in text:
+        raise GankitError(f"--set expects key=value (got {text!r}), e.g. --set train.epochs=3")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    if key not in _all_keys():
+        raise GankitError(f"unknown config key '{key}'{did_you_mean(key, _all_keys())} in --set {text}")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word such as cuda or non-saturating
+    return key.split("."), value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    for text in overrides or []:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return data
+
+
+# ---------------------------------------------------------------- files and presets
+
+def read_toml(path: Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise GankitError(f"config file {path} does not exist")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise GankitError(f"{path} is not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise GankitError(f"{path} is not a text file; a config must be UTF-8 TOML") from None
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def preset_path(name: str) -> Path:
+    path = PRESET_DIR / f"{name}.toml"
+    if not path.is_file():
+        names = preset_names()
+        raise GankitError(f"no preset named '{name}'{did_you_mean(name, names)}; presets: {', '.join(names)}")
+    return path
+
+
+def build(data: dict, overrides: list[str] | None = None) -> Config:
+    data = apply_overrides(dict(data), overrides or [])
+    return validate(from_dict(Config, data))
+
+
+def load_preset(name: str, overrides: list[str] | None = None) -> Config:
+    return build(read_toml(preset_path(name)), overrides)
+
+
+def load_file(path, overrides: list[str] | None = None) -> Config:
+    return build(read_toml(Path(path)), overrides)
+
+
+def to_toml(cfg: Config) -> str:
+    return tomli_w.dumps(cfg.to_dict())
+
+
+def from_saved(data: dict) -> Config:
+    """Rebuild a config stored in a checkpoint or a run directory."""
+    return validate(from_dict(Config, data))

@@ -1,0 +1,96 @@
+"""Network registry: architecture name -> generator and discriminator builders.
+
+    G, D = build_networks(cfg.model, data_shape=(1, 32, 32))
+
+Every discriminator returns logits of shape (N, 1) (or one per group for S1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from torch import nn
+
+from ..errors import GankitError
+from .dcgan import (DCGANDiscriminator, DCGANGenerator, TConvDiscriminator, TConvGenerator,
+                    UpsampleDiscriminator, UpsampleGenerator)
+from .layers import dcgan_init
+from .mlp import GoodfellowDiscriminator, GoodfellowGenerator, MLPDiscriminator, MLPGenerator
+
+
+@dataclass(frozen=True)
+class Architecture:
+    generator: Callable  # (model_cfg, data_shape) -> nn.Module
+    discriminator: Callable
+    summary: str
+
+
+def _image_shape(m, shape: tuple) -> tuple[int, int]:
+    channels = m.channels or shape[0]
+    resolution = m.resolution or (shape[-1] if len(shape) == 3 else 0)
+    if len(shape) != 3:
+        raise GankitError(f"this architecture needs image data; the data set gives samples of shape {shape}")
+    return channels, resolution
+
+
+def _check_res(name: str, got: int, want: int) -> None:
+    if got != want:
+        raise GankitError(f"the {name} networks are built for {want}x{want} images but the data are {got}x{got}; "
+                          f"set data.resolution={want}")
+
+
+def _tconv_g(m, shape):
+    c, r = _image_shape(m, shape)
+    _check_res("dcgan-tconv", r, 28)
+    return TConvGenerator(m.latent_dim, c, m.g_activation, m.leak)
+
+
+def _tconv_d(m, shape):
+    c, r = _image_shape(m, shape)
+    _check_res("dcgan-tconv", r, 28)
+    return TConvDiscriminator(c, m.d_activation, m.dropout, m.leak)
+
+
+def _upsample_g(m, shape):
+    c, r = _image_shape(m, shape)
+    if r % 16:
+        raise GankitError(f"dcgan-upsample needs a resolution divisible by 16 (got {r}); set data.resolution=32")
+    return UpsampleGenerator(m.latent_dim, c, r, m.g_activation, m.leak)
+
+
+def _upsample_d(m, shape):
+    c, r = _image_shape(m, shape)
+    return UpsampleDiscriminator(c, r, m.d_activation, m.dropout, m.leak)
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "mlp": Architecture(
+        lambda m, s: MLPGenerator(m.latent_dim, s, m.hidden, m.layers, m.g_activation, len(s) == 3, m.leak),
+        lambda m, s: MLPDiscriminator(s, m.hidden, m.layers, m.d_activation, m.d_group, m.dropout, m.leak),
+        "fully connected, `hidden` wide, `layers` linear maps (seed S1, toy sets)"),
+    "goodfellow": Architecture(
+        lambda m, s: GoodfellowGenerator(m.latent_dim, s, m.g_activation, m.leak),
+        lambda m, s: GoodfellowDiscriminator(s, m.d_activation, m.leak),
+        "seed S2: G 64-128-256-512-1024-784, D 784-1024-512-256-128-1"),
+    "dcgan-tconv": Architecture(_tconv_g, _tconv_d, "seed S3: transposed-conv DCGAN for 28x28"),
+    "dcgan-upsample": Architecture(_upsample_g, _upsample_d, "seed S4: upsample + conv DCGAN for 32x32"),
+    "dcgan": Architecture(
+        lambda m, s: DCGANGenerator(m.latent_dim, *_image_shape(m, s), m.g_activation, m.leak),
+        lambda m, s: DCGANDiscriminator(*_image_shape(m, s), m.d_activation, m.leak),
+        "seed S5: RGB DCGAN, any power-of-two resolution >= 32"),
+}
+
+
+def build_networks(m, data_shape: tuple) -> tuple[nn.Module, nn.Module]:
+    """Build (G, D) for model config `m` and samples of `data_shape` (without the batch dimension)."""
+    g = ARCHITECTURES[m.g].generator(m, tuple(data_shape))
+    d = ARCHITECTURES[m.d].discriminator(m, tuple(data_shape))
+    if m.init == "dcgan":
+        dcgan_init(g)
+        dcgan_init(d)
+    return g, d
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

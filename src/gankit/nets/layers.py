@@ -1,0 +1,60 @@
+"""Small building blocks shared by the architectures."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import GankitError
+
+
+def activation(name: str, leak: float = 0.2) -> nn.Module:
+    """The activations the seeds discuss. Never in-place: an in-place op that overwrites a
+    tensor autograd still needs corrupts the backward pass (seed S4's warning)."""
+    table = {
+        "relu": lambda: nn.ReLU(),
+        "leaky_relu": lambda: nn.LeakyReLU(leak),
+        "elu": lambda: nn.ELU(),
+        "softplus": lambda: nn.Softplus(),
+        "tanh": lambda: nn.Tanh(),
+    }
+    if name not in table:
+        raise GankitError(f"unknown activation '{name}'; choose one of: {', '.join(table)}")
+    return table[name]()
+
+
+class Moments(nn.Module):
+    """Turns groups of `group` samples into their first four moments per dimension.
+
+    Seed S1's discriminator judges a whole vector of samples at once, pre-processed into
+    moments, which lets it see the spread of G's output and not only single points.
+    (N*group, dim) -> (N, 4*dim)
+    """
+
+    def __init__(self, group: int):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, dim = x.shape
+        if n % self.group:
+            raise ValueError(f"batch of {n} samples does not split into groups of {self.group}")
+        g = x.view(n // self.group, self.group, dim)
+        mean = g.mean(1, keepdim=True)
+        centred = g - mean
+        var = centred.pow(2).mean(1)
+        std = (var + 1e-8).sqrt()
+        z = centred / std.unsqueeze(1)
+        return torch.cat([mean.squeeze(1), std, z.pow(3).mean(1), z.pow(4).mean(1)], dim=1)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN initialisation: conv weights N(0, 0.02), batch-norm weights N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)

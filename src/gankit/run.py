@@ -1,0 +1,164 @@
+"""The run directory: one folder per training run, always laid out the same way.
+
+    runs/<preset>-<YYYYmmdd-HHMMSS>/
+        config.toml          the resolved config (gankit train --config it to repeat the run)
+        stats.jsonl          one line per logged step
+        samples/             epoch-0001.png ... from the fixed noise
+        losses.png
+        checkpoints/last.pt  everything a resume needs
+
+Files are written atomically (temporary file, fsync, rename), so an interrupted write never
+leaves a half-written checkpoint, config or image behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from .errors import GankitError
+
+CHECKPOINT_FORMAT = 1
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the new one, never a mix."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        reason = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
+                  errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}.get(
+                      e.errno, e.strerror or str(e))
+        raise GankitError(f"could not write {path}: {reason}. Any earlier version of the file is intact; "
+                          "free some space or choose another --out, then resume.") from None
+    try:  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+class RunDir:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    # -- layout
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.toml"
+
+    @property
+    def stats_path(self) -> Path:
+        return self.path / "stats.jsonl"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    def checkpoint_path(self, name: str = "last") -> Path:
+        return self.checkpoint_dir / f"{name}.pt"
+
+    # -- creation and opening
+    @classmethod
+    def create(cls, name: str, out: str | os.PathLike | None = None, root: str | os.PathLike = "runs") -> "RunDir":
+        """A new run directory: `out` if given (must be new or empty), else runs/<name>-<time>."""
+        if out:
+            path = Path(out)
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise GankitError(f"--out {path} already exists and is not empty; choose a new folder, "
+                                  f"or continue that run with: gankit train --resume {path}")
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = Path(root) / f"{name}-{stamp}"
+            n = 2
+            while path.exists():
+                path = Path(root) / f"{name}-{stamp}-{n}"
+                n += 1
+        try:
+            for sub in (path, path / "samples", path / "checkpoints"):
+                sub.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise GankitError(f"could not create the run directory {path}: {e.strerror or e}") from None
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, need_checkpoint: bool = True) -> "RunDir":
+        run = cls(path)
+        if not run.path.is_dir():
+            raise GankitError(f"run directory {run.path} does not exist")
+        if need_checkpoint and not run.checkpoint_path("last").is_file():
+            raise GankitError(f"{run.path} holds no checkpoint (checkpoints/last.pt); "
+                              "it is not a gankit run, or it stopped before its first checkpoint")
+        return run
+
+    # -- writing
+    def write_text(self, relpath: str, text: str) -> None:
+        atomic_write_bytes(self.path / relpath, text.encode("utf-8"))
+
+    def append_stats(self, record: dict) -> None:
+        try:
+            with open(self.stats_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record, allow_nan=True) + "\n")
+        except OSError as e:
+            raise GankitError(f"could not append to {self.stats_path}: {e.strerror or e}") from None
+
+    def read_stats(self) -> list[dict]:
+        if not self.stats_path.is_file():
+            return []
+        records = []
+        for line in self.stats_path.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill: skip it
+        return records
+
+    def save_checkpoint(self, state: dict, name: str = "last") -> Path:
+        buf = io.BytesIO()
+        torch.save({"format": CHECKPOINT_FORMAT, **state}, buf)
+        path = self.checkpoint_path(name)
+        atomic_write_bytes(path, buf.getvalue())
+        return path
+
+    def load_checkpoint(self, name: str = "last", map_location="cpu") -> dict:
+        return load_checkpoint_file(self.checkpoint_path(name), map_location)
+
+
+def load_checkpoint_file(path: Path, map_location="cpu") -> dict:
+    """Load a checkpoint without ever executing code from it (weights_only=True)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GankitError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # unpickling refused, truncated zip, ...
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise GankitError(f"{path} is not a loadable gankit checkpoint ({first[:300]}). It may be damaged, "
+                          "or come from elsewhere; gankit only loads plain tensors and never runs code "
+                          "stored in a checkpoint.") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise GankitError(f"{path} is not a gankit checkpoint (format {state.get('format') if isinstance(state, dict) else '?'})")
+    return state

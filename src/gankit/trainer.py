@@ -1,0 +1,408 @@
+"""The training loop: it coordinates data, networks, objective and run directory, nothing more.
+
+    trainer = Trainer(load_preset("ring-2d"), run=RunDir.create("ring-2d"))
+    trainer.fit()
+
+One *step* is one generator update, preceded (d-first) or followed (g-first) by `d_steps`
+discriminator updates, each on a fresh real batch (Algorithm 1 of seed S2). Statistics stay
+on the device and are read once every `log_every` steps, so the step never waits on the host.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import config as C
+from .data import DeviceLoader, load_dataset
+from .errors import GankitError
+from .nets import build_networks, count_parameters
+from .objectives import make_objective
+from .run import RunDir
+
+log = logging.getLogger("gankit")
+
+STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc", "d_grad_norm", "g_grad_norm")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise GankitError(f"device = {name!r} but no CUDA GPU is visible here; use --device cpu (or auto)")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    np_state = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": (np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    kind, key, *rest = state["numpy"]
+    np.random.set_state((kind, key.numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
+
+
+def _grad_norm(params) -> torch.Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+def make_optimizer(params, o, device: torch.device) -> torch.optim.Optimizer:
+    if o.kind == "sgd":
+        return torch.optim.SGD(params, lr=o.lr, momentum=o.beta1, weight_decay=o.weight_decay)
+    # foreach Adam: one fused launch per group of tensors instead of one per tensor
+    return torch.optim.Adam(params, lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay,
+                            foreach=True)
+
+
+@dataclass
+class Position:
+    """Where training stands: generator steps done, and the next batch to read."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0  # next batch index within `epoch`
+    finished: bool = False
+
+
+class Callback:
+    """Hooks for plug-ins (metrics, diagnosis, reports). Every method is optional."""
+
+    def on_log(self, trainer: "Trainer", record: dict) -> None: ...
+
+    def on_epoch_end(self, trainer: "Trainer", epoch: int) -> None: ...
+
+    def on_train_end(self, trainer: "Trainer") -> None: ...
+
+
+class Trainer:
+    def __init__(self, cfg: C.Config, run: RunDir | None = None, data_root=None, progress: bool = True,
+                 callbacks: list[Callback] | None = None):
+        self.cfg = cfg
+        self.run = run
+        self.progress = progress
+        self.callbacks = list(callbacks or [])
+        self.device = resolve_device(cfg.device)
+        seed_everything(cfg.seed)
+        self.dataset = load_dataset(cfg.data, data_root, seed=cfg.seed)
+        self.G, self.D = build_networks(cfg.model, self.dataset.sample_shape)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g, self.device)
+        self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d, self.device)
+        self.objective = make_objective(cfg.loss)
+        self.loader = DeviceLoader(self.dataset, cfg.train.batch_size, cfg.seed, self.device, cfg.data.flip)
+        group = cfg.model.d_group
+        if group > 1 and cfg.train.batch_size % group:
+            raise GankitError(f"train.batch_size ({cfg.train.batch_size}) must be a multiple of model.d_group ({group})")
+        if len(self.loader) < cfg.train.d_steps:
+            raise GankitError(f"an epoch has {len(self.loader)} batches, fewer than train.d_steps = {cfg.train.d_steps}")
+        # fixed noise, drawn from its own generator so it is the same whatever the device
+        self.fixed_noise = self.noise(cfg.train.sample_grid, torch.Generator().manual_seed(cfg.seed + 1))
+        self.pos = Position()
+        self._stats = {k: torch.zeros((), device=self.device) for k in STAT_KEYS}
+        self._stat_counts = {"d": 0, "g": 0}
+        self._stop_requested = False
+
+    # ------------------------------------------------------------------ sampling
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Latent vectors: N(0, I) or, for seed S1, uniform [0, 1). Drawn on the CPU with `generator`
+        when one is given (reproducible across devices), else on the training device."""
+        shape = (n, self.cfg.model.latent_dim)
+        dev = "cpu" if generator is not None else self.device
+        if self.cfg.model.noise == "uniform":
+            z = torch.rand(shape, generator=generator, device=dev)
+        else:
+            z = torch.randn(shape, generator=generator, device=dev)
+        return z.to(self.device)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """G(z) in eval mode (batch-norm running statistics, no dropout)."""
+        was_training = self.G.training
+        self.G.eval()
+        out = torch.cat([self.G(chunk) for chunk in z.split(1024)])
+        self.G.train(was_training)
+        return out
+
+    # ------------------------------------------------------------------ one update each
+    def _accumulate(self, **values: torch.Tensor) -> None:
+        for k, v in values.items():
+            self._stats[k] += v.detach().float()
+
+    def d_step(self, real: torch.Tensor, fake: torch.Tensor) -> None:
+        obj = self.objective
+        real_out, fake_out = self.D(real), self.D(fake)
+        loss = obj.d_loss(real_out, fake_out)
+        penalty = obj.penalty(self.D, real, fake)
+        if penalty is not None:
+            loss = loss + penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = _grad_norm(self.D.parameters()).to(self.device)
+        self.opt_d.step()
+        with torch.no_grad():
+            s_real, s_fake = obj.score(real_out).mean(), obj.score(fake_out).mean()
+            acc = ((obj.score(real_out) > obj.threshold).float().mean()
+                   + (obj.score(fake_out) <= obj.threshold).float().mean()) / 2
+        self._accumulate(d_loss=loss, d_real=s_real, d_fake=s_fake, d_acc=acc, d_grad_norm=grad_norm)
+        self._stat_counts["d"] += 1
+
+    def g_step(self, fake: torch.Tensor) -> None:
+        self.D.requires_grad_(False)  # freeze D: G's step must not leave gradients on it
+        loss = self.objective.g_loss(self.D(fake))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = _grad_norm(self.G.parameters()).to(self.device)
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+        self._accumulate(g_loss=loss, g_grad_norm=grad_norm)
+        self._stat_counts["g"] += 1
+
+    def train_group(self, reals: list[torch.Tensor]) -> None:
+        """One generator step with its `d_steps` discriminator steps, one real batch each.
+        The generated batch of the step adjacent to G's update is shared with it (one G forward less),
+        as the seeds' loops do."""
+        n = reals[0].shape[0]
+        if self.cfg.train.order == "g-first":
+            fake = self.G(self.noise(n))
+            self.g_step(fake)
+            self.d_step(reals[0], fake.detach())
+            for real in reals[1:]:
+                self.d_step(real, self.G(self.noise(n)).detach())
+        else:
+            for real in reals[:-1]:
+                with torch.no_grad():
+                    fake = self.G(self.noise(n))
+                self.d_step(real, fake)
+            fake = self.G(self.noise(n))
+            self.d_step(reals[-1], fake.detach())
+            self.g_step(fake)
+
+    # ------------------------------------------------------------------ the loop
+    @property
+    def total_steps(self) -> int:
+        per_epoch = len(self.loader) // self.cfg.train.d_steps
+        by_epochs = per_epoch * self.cfg.train.epochs if self.cfg.train.epochs else math.inf
+        by_steps = self.cfg.train.steps or math.inf
+        return int(min(by_epochs, by_steps))
+
+    def fit(self) -> None:
+        cfg, t = self.cfg, self.cfg.train
+        if self.pos.finished or self.pos.step >= self.total_steps:
+            raise GankitError(f"this run already finished ({self.pos.step} steps). To train longer, resume with "
+                              f"a larger end, e.g. --set train.epochs={t.epochs + 10}")
+        self.G.train()
+        self.D.train()
+        self._install_signal_handlers()
+        bar = self._progress_bar()
+        last_time, last_step = time.perf_counter(), self.pos.step
+        started = time.perf_counter()
+        try:
+            while self.pos.step < self.total_steps:
+                batches = self.loader.epoch(self.pos.epoch, self.pos.batch)
+                group: list[torch.Tensor] = []
+                for real in batches:
+                    group.append(real)
+                    if len(group) < t.d_steps:
+                        continue
+                    self.train_group(group)
+                    self.pos.batch += len(group)
+                    self.pos.step += 1
+                    group = []
+                    if bar is not None:
+                        bar.update(1)
+                    if self.pos.step % t.log_every == 0 or self.pos.step == self.total_steps:
+                        now = time.perf_counter()
+                        rate = (self.pos.step - last_step) * t.batch_size * t.d_steps / max(now - last_time, 1e-9)
+                        self._log(rate, now - started, bar)
+                        last_time, last_step = now, self.pos.step
+                    if t.checkpoint_every and self.pos.step % t.checkpoint_every == 0:
+                        self.save()
+                    if self._stop_requested or self.pos.step >= self.total_steps:
+                        break
+                if self._stop_requested:
+                    self.save()
+                    raise GankitError(f"interrupted at step {self.pos.step}; a checkpoint was written. "
+                                      f"Continue with: gankit train --resume {self.run.path if self.run else 'RUN'}")
+                if self.pos.batch + t.d_steps > len(self.loader) or self.pos.step >= self.total_steps:
+                    epoch = self.pos.epoch
+                    if self.pos.batch + t.d_steps > len(self.loader):
+                        self.pos.epoch, self.pos.batch = epoch + 1, 0
+                    self._epoch_end(epoch + 1, save=self.pos.step < self.total_steps)
+            self.pos.finished = True
+            self.save()
+            self._finish()
+        finally:
+            if bar is not None:
+                bar.close()
+            self._restore_signal_handlers()
+
+    def _log(self, rate: float, elapsed: float, bar) -> None:
+        counts = self._stat_counts
+        values = torch.stack([self._stats[k] for k in STAT_KEYS]).tolist()  # the one host sync
+        record = {"step": self.pos.step, "epoch": self.pos.epoch}
+        for k, v in zip(STAT_KEYS, values):
+            n = counts["g"] if k.startswith("g_") else counts["d"]
+            record[k] = v / max(n, 1)
+        record["images_per_s"] = rate
+        record["elapsed_s"] = elapsed
+        for v in self._stats.values():
+            v.zero_()
+        self._stat_counts = {"d": 0, "g": 0}
+        if not all(math.isfinite(record[k]) for k in ("d_loss", "g_loss")):
+            if self.run:
+                self.run.append_stats(record)
+            raise GankitError(
+                f"the losses became non-finite at step {self.pos.step} (D {record['d_loss']}, G {record['g_loss']}): "
+                "training diverged. The last checkpoint is untouched. Lower the learning rates "
+                "(optim.g.lr / optim.d.lr) and resume, or start again.")
+        if self.run:
+            self.run.append_stats(record)
+        if bar is not None:
+            bar.set_postfix(D=f"{record['d_loss']:.3f}", G=f"{record['g_loss']:.3f}",
+                            Dx=f"{record['d_real']:.2f}", DGz=f"{record['d_fake']:.2f}",
+                            img_s=f"{rate:,.0f}", refresh=False)
+        for cb in self.callbacks:
+            cb.on_log(self, record)
+
+    def _epoch_end(self, epoch: int, save: bool = True) -> None:
+        if self.run:
+            self.save_samples(epoch)
+            if save:  # the last epoch's checkpoint is written once, by fit(), marked finished
+                self.save()
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch)
+
+    def _finish(self) -> None:
+        if self.run:
+            from .plots import save_loss_plot
+
+            save_loss_plot(self.run.read_stats(), self.run.path / "losses.png")
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+
+    def save_samples(self, epoch: int) -> None:
+        from .plots import save_grid, save_toy_plot
+
+        samples = self.generate(self.fixed_noise)
+        path = self.run.samples_dir / f"epoch-{epoch:04d}.png"
+        if self.dataset.is_image:
+            save_grid(samples, path)
+        else:
+            save_toy_plot(samples, self.dataset.distribution, path, f"{self.cfg.name}, epoch {epoch}")
+
+    def _progress_bar(self):
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.total_steps, initial=self.pos.step, desc=self.cfg.name, unit="step",
+                    dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
+
+    # ------------------------------------------------------------------ interrupts
+    def _install_signal_handlers(self) -> None:
+        """First Ctrl-C / SIGTERM: finish the step, checkpoint, stop. A second Ctrl-C stops at once."""
+        self._old_handlers = {}
+
+        def request_stop(signum, frame):
+            self._stop_requested = True
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            print(f"\n{signal.Signals(signum).name}: finishing this step and writing a checkpoint "
+                  "(press Ctrl-C again to stop at once)", file=sys.stderr)
+
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old_handlers[sig] = signal.signal(sig, request_stop)
+        except ValueError:  # not the main thread: leave signals alone
+            self._old_handlers = {}
+
+    def _restore_signal_handlers(self) -> None:
+        for sig, handler in self._old_handlers.items():
+            signal.signal(sig, handler)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        return {
+            "config": self.cfg.to_dict(),
+            "position": vars(self.pos).copy(),
+            "g": self.G.state_dict(),
+            "d": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "fixed_noise": self.fixed_noise.cpu(),
+            "rng": rng_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.G.load_state_dict(state["g"])
+        self.D.load_state_dict(state["d"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.fixed_noise = state["fixed_noise"].to(self.device)
+        self.pos = Position(**state["position"])
+        set_rng_state(state["rng"])
+
+    def save(self) -> None:
+        if self.run is None:
+            return
+        for name, net in (("G", self.G), ("D", self.D)):
+            if not all(torch.isfinite(p).all() for p in net.parameters()):
+                raise GankitError(f"{name}'s weights became non-finite at step {self.pos.step}; not writing a "
+                                  "checkpoint, so the last good one is kept. Lower the learning rates and resume.")
+        self.run.save_checkpoint(self.state_dict())
+
+    def describe(self) -> str:
+        g, d = count_parameters(self.G), count_parameters(self.D)
+        return (f"{self.cfg.name}: {len(self.dataset):,} samples of shape {self.dataset.sample_shape}, "
+                f"G {g:,} parameters, D {d:,} parameters, device {self.device}, "
+                f"{self.total_steps:,} steps of batch {self.cfg.train.batch_size}")
+
+
+def resume(run: RunDir, data_root=None, overrides: list[str] | None = None, device: str | None = None,
+           progress: bool = True, callbacks=None) -> Trainer:
+    """A trainer restored from `run`'s last checkpoint. Only the end of training (train.epochs,
+    train.steps) and the device may change on resume."""
+    state = run.load_checkpoint()
+    saved = state["config"]
+    data = C.apply_overrides(C.from_saved(saved).to_dict(), overrides or [])
+    allowed = {"train.epochs", "train.steps", "device"}
+    changed = {k for k, v in C.flatten(data).items() if C.flatten(saved).get(k) != v} - allowed
+    if changed:
+        raise GankitError(f"on resume only {', '.join(sorted(allowed))} may change; not {', '.join(sorted(changed))}")
+    if device:
+        data["device"] = device
+    cfg = C.from_saved(data)
+    trainer = Trainer(cfg, run, data_root=data_root, progress=progress, callbacks=callbacks)
+    trainer.load_state_dict(state)
+    if trainer.pos.step < trainer.total_steps:
+        trainer.pos.finished = False
+    if cfg != C.from_saved(saved):
+        run.write_text("config.toml", C.to_toml(cfg))
+    return trainer
