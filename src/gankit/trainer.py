@@ -307,6 +307,13 @@ class Trainer:
             save_loss_plot(self.run.read_stats(), self.run.path / "losses.png")
         for cb in self.callbacks:
             cb.on_train_end(self)
+        if self.run:  # last, so that final metrics and findings from the callbacks are on the page
+            from .report import write_report
+
+            try:
+                write_report(self.run.path)
+            except Exception as e:  # the run itself is saved; a page is not worth failing it for
+                log.warning("could not write report.html (%s); write it with: gankit report %s", e, self.run.path)
 
     def save_samples(self, epoch: int) -> None:
         from .plots import save_grid, save_toy_plot
