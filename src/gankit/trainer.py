@@ -31,6 +31,7 @@ from .run import RunDir
 log = logging.getLogger("gankit")
 
 STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc", "d_grad_norm", "g_grad_norm")
+SPREAD_KEYS = ("d_loss", "g_loss")  # also logged as <key>_min / <key>_max within each log interval
 
 
 def resolve_device(name: str) -> torch.device:
@@ -100,6 +101,9 @@ class Callback:
 
     def on_train_end(self, trainer: "Trainer") -> None: ...
 
+    def on_diverge(self, trainer: "Trainer", record: dict) -> None:
+        """The losses became non-finite; `record` is the last one. Training stops right after."""
+
 
 class Trainer:
     def __init__(self, cfg: C.Config, run: RunDir | None = None, data_root=None, progress: bool = True,
@@ -127,6 +131,13 @@ class Trainer:
         self.fixed_noise = self.noise(cfg.train.sample_grid, torch.Generator().manual_seed(cfg.seed + 1))
         self.pos = Position()
         self._stats = {k: torch.zeros((), device=self.device) for k in STAT_KEYS}
+        self._lo = {k: torch.full((), math.inf, device=self.device) for k in SPREAD_KEYS}
+        self._hi = {k: torch.full((), -math.inf, device=self.device) for k in SPREAD_KEYS}
+        # diversity of G's samples at log time (for the diagnosis), from noise fixed like fixed_noise
+        from .sample_stats import SampleStats
+
+        self.sample_stats = SampleStats(self.dataset, cfg.seed)
+        self.diagnostic_noise = self.noise(self.sample_stats.n, torch.Generator().manual_seed(cfg.seed + 2))
         self._stat_counts = {"d": 0, "g": 0}
         self._stop_requested = False
 
@@ -155,6 +166,9 @@ class Trainer:
     def _accumulate(self, **values: torch.Tensor) -> None:
         for k, v in values.items():
             self._stats[k] += v.detach().float()
+            if k in self._lo:
+                torch.minimum(self._lo[k], v.detach().float(), out=self._lo[k])
+                torch.maximum(self._hi[k], v.detach().float(), out=self._hi[k])
 
     def d_step(self, real: torch.Tensor, fake: torch.Tensor) -> None:
         obj = self.objective
@@ -266,23 +280,33 @@ class Trainer:
 
     def _log(self, rate: float, elapsed: float, bar) -> None:
         counts = self._stat_counts
-        values = torch.stack([self._stats[k] for k in STAT_KEYS]).tolist()  # the one host sync
+        tensors = [self._stats[k] for k in STAT_KEYS] + [self._lo[k] for k in SPREAD_KEYS] + [self._hi[k] for k in SPREAD_KEYS]
+        values = torch.stack(tensors).tolist()  # the one host sync
         record = {"step": self.pos.step, "epoch": self.pos.epoch}
         for k, v in zip(STAT_KEYS, values):
             n = counts["g"] if k.startswith("g_") else counts["d"]
             record[k] = v / max(n, 1)
+        spread = values[len(STAT_KEYS):]
+        for i, k in enumerate(SPREAD_KEYS):
+            record[f"{k}_min"], record[f"{k}_max"] = spread[i], spread[i + len(SPREAD_KEYS)]
         record["images_per_s"] = rate
         record["elapsed_s"] = elapsed
         for v in self._stats.values():
             v.zero_()
+        for lo, hi in zip(self._lo.values(), self._hi.values()):
+            lo.fill_(math.inf)
+            hi.fill_(-math.inf)
         self._stat_counts = {"d": 0, "g": 0}
         if not all(math.isfinite(record[k]) for k in ("d_loss", "g_loss")):
             if self.run:
                 self.run.append_stats(record)
+            for cb in self.callbacks:
+                cb.on_diverge(self, record)
             raise GankitError(
                 f"the losses became non-finite at step {self.pos.step} (D {record['d_loss']}, G {record['g_loss']}): "
                 "training diverged. The last checkpoint is untouched. Lower the learning rates "
                 "(optim.g.lr / optim.d.lr) and resume, or start again.")
+        record.update(self.sample_stats(self.generate(self.diagnostic_noise)))
         if self.run:
             self.run.append_stats(record)
         if bar is not None:
