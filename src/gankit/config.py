@@ -54,15 +54,19 @@ class ModelConfig:
     resolution: int = 0  # image side the networks are built for (0 = from the data)
     channels: int = 0  # image channels (0 = from the data)
     init: str = "default"  # default | dcgan  (N(0, 0.02) convs, N(1, 0.02) batch norm)
+    d_norm: str = "batch"  # batch | layer | none: D's normalisation in the DCGAN families (WGAN-GP: no batch norm)
+    spectral_norm: bool = False  # spectral normalisation on every conv/linear layer of D
 
 
 @dataclass(frozen=True)
 class LossConfig:
-    kind: str = "bce"  # bce | lsgan
+    kind: str = "bce"  # bce | lsgan | wgan-gp | hinge
     g_form: str = "non-saturating"  # non-saturating (max log D(G(z))) | minimax (min log(1-D(G(z))))
     real_target: float = 1.0  # label for real samples (0.9 = one-sided smoothing)
     fake_target: float = 0.0  # label for generated samples
     d_reduction: str = "sum"  # sum | mean  of the real and fake D losses
+    gp_weight: float = 10.0  # wgan-gp: lambda of the gradient penalty on real/fake interpolates
+    r1_gamma: float = 0.0  # >0: R1 penalty gamma/2 * E|grad D(x)|^2 on real samples (any loss)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class OptimConfig:
 class OptimPair:
     g: OptimConfig = field(default_factory=OptimConfig)
     d: OptimConfig = field(default_factory=OptimConfig)
+    d_lr_ratio: float = 0.0  # >0: D's lr = d_lr_ratio * optim.g.lr (replaces optim.d.lr); 0 = use optim.d.lr
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,9 @@ class TrainConfig:
     steps: int = 0  # >0: stop after this many generator steps, whatever `epochs` says
     batch_size: int = 64
     d_steps: int = 1  # discriminator steps per generator step (Algorithm 1's k)
+    d_steps_start: int = 0  # >0: D steps per G step during the first `d_steps_start_for` G steps
+    d_steps_start_for: int = 0  # G steps that use d_steps_start (WGAN: 100 D steps for the first 25)
+    ema: float = 0.0  # decay of an exponential moving average of G's weights used for samples; 0 = off
     order: str = "d-first"  # d-first | g-first  (which network is updated first in a step)
     log_every: int = 50  # steps between statistics lines in stats.jsonl
     checkpoint_every: int = 0  # steps between checkpoints (0 = at the end of every epoch)
@@ -121,7 +129,8 @@ CHOICES = {
     "model.g_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
     "model.d_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
     "model.init": ("default", "dcgan"),
-    "loss.kind": ("bce", "lsgan"),
+    "loss.kind": ("bce", "lsgan", "wgan-gp", "hinge"),
+    "model.d_norm": ("batch", "layer", "none"),
     "loss.g_form": ("non-saturating", "minimax"),
     "loss.d_reduction": ("sum", "mean"),
     "optim.g.kind": ("adam", "sgd"),
@@ -170,6 +179,17 @@ def validate(cfg: Config) -> Config:
             v = flat[f"optim.{side}.{b}"]
             if not 0 <= v < 1:
                 raise GankitError(f"optim.{side}.{b} must be in [0, 1) (got {v})")
+    for key in ("loss.gp_weight", "loss.r1_gamma", "optim.d_lr_ratio"):
+        if not (flat[key] >= 0 and math.isfinite(flat[key])):
+            raise GankitError(f"{key} must be 0 or a positive number (got {flat[key]})")
+    if not 0 <= cfg.train.ema < 1:
+        raise GankitError(f"train.ema must be in [0, 1): a decay such as 0.999, or 0 for no average (got {cfg.train.ema})")
+    t = cfg.train
+    if t.d_steps_start < 0 or t.d_steps_start_for < 0:
+        raise GankitError("train.d_steps_start and train.d_steps_start_for must be 0 or more")
+    if (t.d_steps_start > 0) != (t.d_steps_start_for > 0):
+        raise GankitError(f"train.d_steps_start = {t.d_steps_start} and train.d_steps_start_for = "
+                          f"{t.d_steps_start_for}: set both (e.g. 100 and 25) or neither")
     if not 0 <= cfg.model.dropout < 1:
         raise GankitError(f"model.dropout must be in [0, 1) (got {cfg.model.dropout})")
     for key in ("data.resolution", "model.resolution"):

@@ -15,7 +15,8 @@ from .run import RunDir
 
 
 def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
-    """(G in eval mode on `device`, the run's Config)."""
+    """(G in eval mode on `device`, the run's Config). G carries the moving average of its
+    weights when the run kept one (train.ema > 0): that is the generator samples are meant from."""
     run = RunDir.open(run_path, need_checkpoint=False)
     if not run.checkpoint_path(checkpoint).is_file():
         raise GankitError(f"{run.path} has no checkpoint named '{checkpoint}' (looked for "
@@ -23,7 +24,7 @@ def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
     state = run.load_checkpoint(checkpoint)
     cfg = C.from_saved(state["config"])
     g, _ = build_networks(cfg.model, sample_shape(cfg.data))
-    g.load_state_dict(state["g"])
+    g.load_state_dict(state.get("g_ema", state["g"]))
     return g.to(device).eval(), cfg
 
 

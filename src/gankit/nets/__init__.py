@@ -15,7 +15,7 @@ from torch import nn
 from ..errors import GankitError
 from .dcgan import (DCGANDiscriminator, DCGANGenerator, TConvDiscriminator, TConvGenerator,
                     UpsampleDiscriminator, UpsampleGenerator)
-from .layers import dcgan_init
+from .layers import add_spectral_norm, dcgan_init
 from .mlp import GoodfellowDiscriminator, GoodfellowGenerator, MLPDiscriminator, MLPGenerator
 
 
@@ -49,7 +49,7 @@ def _tconv_g(m, shape):
 def _tconv_d(m, shape):
     c, r = _image_shape(m, shape)
     _check_res("dcgan-tconv", r, 28)
-    return TConvDiscriminator(c, m.d_activation, m.dropout, m.leak)
+    return TConvDiscriminator(c, m.d_activation, m.dropout, m.leak, m.d_norm)
 
 
 def _upsample_g(m, shape):
@@ -61,7 +61,7 @@ def _upsample_g(m, shape):
 
 def _upsample_d(m, shape):
     c, r = _image_shape(m, shape)
-    return UpsampleDiscriminator(c, r, m.d_activation, m.dropout, m.leak)
+    return UpsampleDiscriminator(c, r, m.d_activation, m.dropout, m.leak, m.d_norm)
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -77,7 +77,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     "dcgan-upsample": Architecture(_upsample_g, _upsample_d, "seed S4: upsample + conv DCGAN for 32x32"),
     "dcgan": Architecture(
         lambda m, s: DCGANGenerator(m.latent_dim, *_image_shape(m, s), m.g_activation, m.leak),
-        lambda m, s: DCGANDiscriminator(*_image_shape(m, s), m.d_activation, m.leak),
+        lambda m, s: DCGANDiscriminator(*_image_shape(m, s), m.d_activation, m.leak, m.d_norm),
         "seed S5: RGB DCGAN, any power-of-two resolution >= 32"),
 }
 
@@ -86,9 +86,14 @@ def build_networks(m, data_shape: tuple) -> tuple[nn.Module, nn.Module]:
     """Build (G, D) for model config `m` and samples of `data_shape` (without the batch dimension)."""
     g = ARCHITECTURES[m.g].generator(m, tuple(data_shape))
     d = ARCHITECTURES[m.d].discriminator(m, tuple(data_shape))
+    if m.d_norm == "layer" and not m.d.startswith("dcgan"):
+        raise GankitError(f"model.d_norm = 'layer' applies to the DCGAN discriminators; model.d = '{m.d}' "
+                          "has no normalisation layers (use d_norm = 'batch' or 'none')")
     if m.init == "dcgan":
         dcgan_init(g)
         dcgan_init(d)
+    if m.spectral_norm:  # after init: the parametrisation keeps the initialised weight as its original
+        add_spectral_norm(d)
     return g, d
 
 

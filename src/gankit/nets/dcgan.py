@@ -8,7 +8,7 @@ import math
 from torch import nn
 
 from ..errors import GankitError
-from .layers import activation
+from .layers import activation, norm2d
 
 
 class TConvGenerator(nn.Module):
@@ -32,14 +32,16 @@ class TConvGenerator(nn.Module):
 class TConvDiscriminator(nn.Module):
     """Seed S3. Conv(C->64, k3 s2) [13x13] -> LeakyReLU -> Dropout2d -> Conv(64->128, k3 s2) [6x6]
     -> LeakyReLU -> Dropout2d -> BN(128) -> flatten 4608 -> Linear(4608->1), no sigmoid.
-    Dropout is a module here, so it switches off in eval mode (the seed's F.dropout2d did not)."""
+    Dropout is a module here, so it switches off in eval mode (the seed's F.dropout2d did not).
+    `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
 
-    def __init__(self, channels: int = 1, act: str = "leaky_relu", dropout: float = 0.5, leak: float = 0.2):
+    def __init__(self, channels: int = 1, act: str = "leaky_relu", dropout: float = 0.5, leak: float = 0.2,
+                 norm: str = "batch"):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(channels, 64, 3, 2), activation(act, leak), nn.Dropout2d(dropout),  # 64 x 13 x 13
             nn.Conv2d(64, 128, 3, 2), activation(act, leak), nn.Dropout2d(dropout),  # 128 x 6 x 6
-            nn.BatchNorm2d(128), nn.Flatten(), nn.Linear(128 * 6 * 6, 1),
+            norm2d(norm, 128), nn.Flatten(), nn.Linear(128 * 6 * 6, 1),
         )
 
     def forward(self, x):
@@ -70,16 +72,18 @@ class UpsampleGenerator(nn.Module):
 
 class UpsampleDiscriminator(nn.Module):
     """Seed S4. Four blocks Conv(k3 s2 p1) -> LeakyReLU(0.2) -> Dropout2d(0.25) -> BN(eps 0.8), no BN in
-    the first; C -> 16 -> 32 -> 64 -> 128, then flatten -> Linear(128*(r/16)^2 -> 1)."""
+    the first; C -> 16 -> 32 -> 64 -> 128, then flatten -> Linear(128*(r/16)^2 -> 1).
+    `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
 
-    def __init__(self, channels: int = 1, resolution: int = 32, act: str = "leaky_relu", dropout: float = 0.25, leak: float = 0.2):
+    def __init__(self, channels: int = 1, resolution: int = 32, act: str = "leaky_relu", dropout: float = 0.25,
+                 leak: float = 0.2, norm: str = "batch"):
         super().__init__()
         widths = [channels, 16, 32, 64, 128]
         blocks: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
             blocks += [nn.Conv2d(a, b, 3, 2, 1), activation(act, leak), nn.Dropout2d(dropout)]
-            if i > 0:
-                blocks.append(nn.BatchNorm2d(b, eps=0.8))
+            if i > 0 and norm != "none":
+                blocks.append(norm2d(norm, b, eps=0.8))
         side = math.ceil(resolution / 16)
         self.net = nn.Sequential(*blocks, nn.Flatten(), nn.Linear(128 * side * side, 1))
 
@@ -114,9 +118,11 @@ class DCGANGenerator(nn.Module):
 
 class DCGANDiscriminator(nn.Module):
     """Seed S5. Conv(k4 s2 p1) halving down to 2x2: 3 -> 64 -> ... -> 2048 at 128; LeakyReLU(0.2);
-    BN after every conv but the first; AdaptiveAvgPool2d(1); Conv(k1) -> one logit, (N, 1)."""
+    BN after every conv but the first; AdaptiveAvgPool2d(1); Conv(k1) -> one logit, (N, 1).
+    `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
 
-    def __init__(self, channels: int = 3, resolution: int = 128, act: str = "leaky_relu", leak: float = 0.2):
+    def __init__(self, channels: int = 3, resolution: int = 128, act: str = "leaky_relu", leak: float = 0.2,
+                 norm: str = "batch"):
         super().__init__()
         _check_power_of_two(resolution)
         n_down = int(math.log2(resolution)) - 1  # 128 -> 2 is 6 halvings ... plus one: 7 convs at 128
@@ -124,8 +130,8 @@ class DCGANDiscriminator(nn.Module):
         mods: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
             mods.append(nn.Conv2d(a, b, 4, 2, 1))
-            if i > 0:
-                mods.append(nn.BatchNorm2d(b))
+            if i > 0 and norm != "none":
+                mods.append(norm2d(norm, b))
             mods.append(activation(act, leak))
         mods += [nn.AdaptiveAvgPool2d(1), nn.Conv2d(widths[-1], 1, 1)]
         self.net = nn.Sequential(*mods)

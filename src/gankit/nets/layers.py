@@ -23,6 +23,30 @@ def activation(name: str, leak: float = 0.2) -> nn.Module:
     return table[name]()
 
 
+def norm2d(kind: str, channels: int, eps: float = 1e-5) -> nn.Module:
+    """D's normalisation after a conv: batch norm (the seeds), layer norm over (C, H, W) as a
+    GroupNorm with one group (per sample, so WGAN-GP's per-sample gradient stays meaningful;
+    same parameter count as batch norm), or none."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels, eps=eps)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels, eps=1e-5)
+    if kind == "none":
+        return nn.Identity()
+    raise GankitError(f"unknown model.d_norm '{kind}'; choose one of: batch, layer, none")
+
+
+def add_spectral_norm(module: nn.Module) -> nn.Module:
+    """Spectral normalisation on every conv and linear layer: W / sigma(W), sigma estimated by one
+    power iteration per training forward, so each layer is (about) 1-Lipschitz."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for m in list(module.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            spectral_norm(m)
+    return module
+
+
 class Moments(nn.Module):
     """Turns groups of `group` samples into their first four moments per dimension.
 
