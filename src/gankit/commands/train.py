@@ -39,6 +39,8 @@ def resolve_config(args):
 
 def run(args) -> int:
     from ..config import to_toml
+    from ..diagnose import Context
+    from ..live_diagnosis import DiagnosisCallback
     from ..run import RunDir
     from ..trainer import Trainer, resume
 
@@ -47,17 +49,24 @@ def run(args) -> int:
             raise GankitError("--resume RUN continues that run as configured; drop the preset/--config/--out "
                               "(only --set train.epochs=/train.steps= and --device may change)")
         run_dir = RunDir.open(args.resume)
-        trainer = resume(run_dir, args.data_root, args.overrides, args.device, progress=not args.quiet)
+        from ..config import from_saved, read_toml
+
+        # the diagnosis goes on from the run's earlier records
+        diagnosis = DiagnosisCallback(Context.from_config(from_saved(read_toml(run_dir.config_path))), run_dir,
+                                      history=run_dir.read_stats())
+        trainer = resume(run_dir, args.data_root, args.overrides, args.device, progress=not args.quiet,
+                         callbacks=[diagnosis])
         log.info("resuming %s at step %d of %d", run_dir.path, trainer.pos.step, trainer.total_steps)
     else:
         cfg = resolve_config(args)
         run_dir = RunDir.create(cfg.name, args.out)
         run_dir.write_text("config.toml", to_toml(cfg))
-        trainer = Trainer(cfg, run_dir, data_root=args.data_root, progress=not args.quiet)
+        trainer = Trainer(cfg, run_dir, data_root=args.data_root, progress=not args.quiet,
+                          callbacks=[DiagnosisCallback(Context.from_config(cfg), run_dir)])
         log.info("%s", trainer.describe())
         log.info("run directory: %s", run_dir.path)
     trainer.fit()
-    last = run_dir.read_stats()[-1] if run_dir.read_stats() else {}
+    last = next((r for r in reversed(run_dir.read_stats()) if "d_loss" in r), {})
     summary = ", ".join(f"{k} {last[k]:.4g}" for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last)
     log.info("finished %d steps: %s", trainer.pos.step, summary)
     log.info("samples in %s, losses in %s", run_dir.samples_dir, run_dir.path / "losses.png")

@@ -1,0 +1,67 @@
+"""The diagnosis during training: a trainer callback that runs the rules of `gankit.diagnose` on
+each new stats record, says so once when a finding starts and once when it clears, records both
+in stats.jsonl as {"event": "diagnosis", ...} lines and sums up at the end of the run.
+
+    trainer = Trainer(cfg, run, callbacks=[DiagnosisCallback(Context.from_config(cfg), run)])
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .diagnose import Context, Diagnoser, Finding
+from .trainer import Callback
+
+
+def _say(text: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(text, file=sys.stderr)  # above the progress bar, not through it
+
+
+def summary(findings: list[Finding]) -> str:
+    if len(findings) == 1 and findings[0].kind == "healthy":
+        return "diagnosis: healthy. " + findings[0].message
+    if not findings:
+        return "diagnosis: no statistics were logged"
+    lines = [f"diagnosis: {len(findings)} finding(s) (details: gankit diagnose RUN)"]
+    for f in findings:
+        until = "end (still active)" if f.active else str(f.end_step)
+        lines.append(f"  {f.kind}: steps {f.start_step} - {until}")
+        lines.append(f"    remedies: {'; '.join(f.remedies)}")
+    return "\n".join(lines)
+
+
+class DiagnosisCallback(Callback):
+    def __init__(self, ctx: Context | None = None, run=None, history: list[dict] | None = None, verbose: bool = True):
+        self.diagnoser = Diagnoser(ctx)
+        self.run = run
+        self.verbose = verbose
+        for rec in history or []:  # a resumed run: earlier records count, silently
+            self.diagnoser.update(rec)
+
+    def on_log(self, trainer, record: dict) -> None:
+        for change, finding in self.diagnoser.update(record):
+            if self.verbose:
+                if change == "start":
+                    ev = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                                   for k, v in finding.evidence.items())
+                    _say(f"gankit: diagnosis at step {record['step']}: {finding.kind} since step "
+                         f"{finding.start_step}. {finding.message} ({ev}). Remedies: {'; '.join(finding.remedies)}")
+                else:
+                    _say(f"gankit: diagnosis at step {record['step']}: {finding.kind} cleared "
+                         f"(held from step {finding.start_step} to {finding.end_step})")
+            if self.run is not None:
+                self.run.append_stats({"event": "diagnosis", "change": change, "step": record["step"],
+                                       **finding.to_dict()})
+
+    def on_diverge(self, trainer, record: dict) -> None:
+        self.on_log(trainer, record)
+        self.on_train_end(trainer)
+
+    def on_train_end(self, trainer) -> None:
+        if self.verbose:
+            _say("gankit: " + summary(self.diagnoser.result()))
+
+    def findings(self) -> list[Finding]:
+        return self.diagnoser.result()
