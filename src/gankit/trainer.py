@@ -16,13 +16,14 @@ import random
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
 from . import config as C
 from .data import DeviceLoader, load_dataset
+from .ema import EMA
 from .errors import GankitError
 from .nets import build_networks, count_parameters
 from .objectives import make_objective
@@ -119,7 +120,12 @@ class Trainer:
         self.G.to(self.device)
         self.D.to(self.device)
         self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g, self.device)
-        self.opt_d = make_optimizer(self.D.parameters(), cfg.optim.d, self.device)
+        d_opt = cfg.optim.d
+        if cfg.optim.d_lr_ratio > 0:  # D's lr tied to G's (two time-scale rule)
+            d_opt = replace(d_opt, lr=cfg.optim.d_lr_ratio * cfg.optim.g.lr)
+        self.opt_d = make_optimizer(self.D.parameters(), d_opt, self.device)
+        # EMA of G's weights: samples and metrics come from it when train.ema > 0
+        self.g_ema = EMA(self.G, cfg.train.ema) if cfg.train.ema > 0 else None
         self.objective = make_objective(cfg.loss)
         self.loader = DeviceLoader(self.dataset, cfg.train.batch_size, cfg.seed, self.device, cfg.data.flip)
         group = cfg.model.d_group
@@ -127,6 +133,9 @@ class Trainer:
             raise GankitError(f"train.batch_size ({cfg.train.batch_size}) must be a multiple of model.d_group ({group})")
         if len(self.loader) < cfg.train.d_steps:
             raise GankitError(f"an epoch has {len(self.loader)} batches, fewer than train.d_steps = {cfg.train.d_steps}")
+        if len(self.loader) < cfg.train.d_steps_start:
+            raise GankitError(f"an epoch has {len(self.loader)} batches, fewer than train.d_steps_start = "
+                              f"{cfg.train.d_steps_start}; lower it or use a larger data set")
         # fixed noise, drawn from its own generator so it is the same whatever the device
         self.fixed_noise = self.noise(cfg.train.sample_grid, torch.Generator().manual_seed(cfg.seed + 1))
         self.pos = Position()
@@ -155,11 +164,13 @@ class Trainer:
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """G(z) in eval mode (batch-norm running statistics, no dropout)."""
-        was_training = self.G.training
-        self.G.eval()
-        out = torch.cat([self.G(chunk) for chunk in z.split(1024)])
-        self.G.train(was_training)
+        """G(z) in eval mode (batch-norm running statistics, no dropout); from the moving
+        average of G's weights when train.ema > 0."""
+        g = self.g_ema.module if self.g_ema is not None else self.G
+        was_training = g.training
+        g.eval()
+        out = torch.cat([g(chunk) for chunk in z.split(1024)])
+        g.train(was_training)
         return out
 
     # ------------------------------------------------------------------ one update each
@@ -196,6 +207,8 @@ class Trainer:
         grad_norm = _grad_norm(self.G.parameters()).to(self.device)
         self.opt_g.step()
         self.D.requires_grad_(True)
+        if self.g_ema is not None:
+            self.g_ema.update(self.G)
         self._accumulate(g_loss=loss, g_grad_norm=grad_norm)
         self._stat_counts["g"] += 1
 
@@ -220,10 +233,28 @@ class Trainer:
             self.g_step(fake)
 
     # ------------------------------------------------------------------ the loop
+    def d_steps_at(self, step: int) -> int:
+        """D steps before (d-first) or after (g-first) the G step numbered `step` (from 0):
+        train.d_steps_start during the first train.d_steps_start_for steps (the WGAN paper trains
+        the critic near optimality first: 100 D steps for the first 25), train.d_steps after."""
+        t = self.cfg.train
+        return t.d_steps_start if step < t.d_steps_start_for else t.d_steps
+
+    def _steps_in_epochs(self, epochs: int) -> int:
+        """G steps that `epochs` epochs hold: an epoch ends when the next group of D batches no longer fits."""
+        t, n = self.cfg.train, len(self.loader)
+        step = 0
+        for _ in range(epochs):
+            b = 0
+            while step < t.d_steps_start_for and b + t.d_steps_start <= n:
+                b, step = b + t.d_steps_start, step + 1
+            if step >= t.d_steps_start_for:
+                step += (n - b) // t.d_steps
+        return step
+
     @property
     def total_steps(self) -> int:
-        per_epoch = len(self.loader) // self.cfg.train.d_steps
-        by_epochs = per_epoch * self.cfg.train.epochs if self.cfg.train.epochs else math.inf
+        by_epochs = self._steps_in_epochs(self.cfg.train.epochs) if self.cfg.train.epochs else math.inf
         by_steps = self.cfg.train.steps or math.inf
         return int(min(by_epochs, by_steps))
 
@@ -236,7 +267,7 @@ class Trainer:
         self.D.train()
         self._install_signal_handlers()
         bar = self._progress_bar()
-        last_time, last_step = time.perf_counter(), self.pos.step
+        last_time, seen = time.perf_counter(), 0  # seen: real batches since the last log
         started = time.perf_counter()
         try:
             while self.pos.step < self.total_steps:
@@ -244,19 +275,20 @@ class Trainer:
                 group: list[torch.Tensor] = []
                 for real in batches:
                     group.append(real)
-                    if len(group) < t.d_steps:
+                    if len(group) < self.d_steps_at(self.pos.step):
                         continue
                     self.train_group(group)
                     self.pos.batch += len(group)
+                    seen += len(group)
                     self.pos.step += 1
                     group = []
                     if bar is not None:
                         bar.update(1)
                     if self.pos.step % t.log_every == 0 or self.pos.step == self.total_steps:
                         now = time.perf_counter()
-                        rate = (self.pos.step - last_step) * t.batch_size * t.d_steps / max(now - last_time, 1e-9)
+                        rate = seen * t.batch_size / max(now - last_time, 1e-9)
                         self._log(rate, now - started, bar)
-                        last_time, last_step = now, self.pos.step
+                        last_time, seen = now, 0
                     if t.checkpoint_every and self.pos.step % t.checkpoint_every == 0:
                         self.save()
                     if self._stop_requested or self.pos.step >= self.total_steps:
@@ -265,9 +297,10 @@ class Trainer:
                     self.save()
                     raise GankitError(f"interrupted at step {self.pos.step}; a checkpoint was written. "
                                       f"Continue with: gankit train --resume {self.run.path if self.run else 'RUN'}")
-                if self.pos.batch + t.d_steps > len(self.loader) or self.pos.step >= self.total_steps:
+                next_group = self.d_steps_at(self.pos.step)
+                if self.pos.batch + next_group > len(self.loader) or self.pos.step >= self.total_steps:
                     epoch = self.pos.epoch
-                    if self.pos.batch + t.d_steps > len(self.loader):
+                    if self.pos.batch + next_group > len(self.loader):
                         self.pos.epoch, self.pos.batch = epoch + 1, 0
                     self._epoch_end(epoch + 1, save=self.pos.step < self.total_steps)
             self.pos.finished = True
@@ -389,6 +422,7 @@ class Trainer:
             "opt_d": self.opt_d.state_dict(),
             "fixed_noise": self.fixed_noise.cpu(),
             "rng": rng_state(),
+            **({"g_ema": self.g_ema.state_dict(), "ema_updates": self.g_ema.updates} if self.g_ema else {}),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -396,6 +430,10 @@ class Trainer:
         self.D.load_state_dict(state["d"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        if self.g_ema is not None:
+            if "g_ema" not in state:
+                raise GankitError("train.ema is on but the checkpoint holds no moving average of G")
+            self.g_ema.load_state_dict(state["g_ema"], int(state["ema_updates"]))
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.pos = Position(**state["position"])
         set_rng_state(state["rng"])
