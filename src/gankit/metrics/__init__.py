@@ -1,0 +1,101 @@
+"""Evaluation metrics as pure functions of feature arrays (numpy or torch), and their registry.
+
+    from gankit.metrics import fid, kid, precision_recall
+    fid(real_features, fake_features)        # -> {'fid': ...}
+
+REGISTRY maps the names users type (`gankit eval RUN --metrics fid,kid,pr`) to a Metric: the
+function, what it takes (feature arrays, classifier logits, or toy samples with their true
+distribution) and the values it returns. DIRECTION says whether each value is better high or low.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import GankitError, did_you_mean
+from .classes import class_coverage
+from .frechet import fid, frechet_distance, gaussian_stats
+from .inception_score import inception_score
+from .kid import kid
+from .prdc import density_coverage, precision_recall, prdc
+from .toy import jsd, ks_1d, mode_stats, moments_1d
+
+
+@dataclass(frozen=True)
+class Metric:
+    fn: Callable
+    takes: str  # features: fn(real, fake) | logits: fn(fake_logits) | toy: fn(samples, distribution)
+    domain: str  # image | 1d | 2d
+    values: tuple[str, ...]
+    summary: str
+
+
+REGISTRY: dict[str, Metric] = {
+    "fid": Metric(fid, "features", "image", ("fid",), "Fréchet distance of Gaussian fits to the features"),
+    "kid": Metric(kid, "features", "image", ("kid", "kid_std"), "unbiased MMD^2, cubic kernel, 100 subsets"),
+    "is": Metric(inception_score, "logits", "image", ("is", "is_std"), "exp E KL(p(y|x) || p(y)), 10 splits"),
+    "pr": Metric(precision_recall, "features", "image", ("precision", "recall"), "k-NN precision/recall, k=3"),
+    "dc": Metric(density_coverage, "features", "image", ("density", "coverage"), "density/coverage, k=5"),
+    "classes": Metric(class_coverage, "logits", "image", ("classes", "class_kl"),
+                      "classes predicted, KL of the class histogram from uniform (classifier nets only)"),
+    "moments": Metric(moments_1d, "toy", "1d", ("mean", "std"), "sample mean and std"),
+    "ks": Metric(ks_1d, "toy", "1d", ("ks",), "Kolmogorov-Smirnov statistic against the target"),
+    "jsd": Metric(jsd, "toy", "1d", ("jsd",), "Jensen-Shannon divergence (bits), 100 fixed bins"),
+    "modes": Metric(mode_stats, "toy", "2d", ("modes", "hq", "mode_kl"),
+                    "modes covered, fraction within 3 std of a mode, KL of the mode histogram from uniform"),
+}
+
+# +1: higher is better, -1: lower is better; values missing here (mean, std, ...) cannot be primary
+DIRECTION = {"fid": -1, "kid": -1, "is": 1, "precision": 1, "recall": 1, "density": 1, "coverage": 1,
+             "classes": 1, "class_kl": -1, "ks": -1, "jsd": -1, "modes": 1, "hq": 1, "mode_kl": -1}
+
+DEFAULTS = {"image": ("fid", "kid", "pr", "dc", "is", "classes"), "1d": ("moments", "ks", "jsd"), "2d": ("modes",)}
+# during training: KID's 100 subset MMDs are left out of the default, they would dominate a CPU epoch
+TRAIN_DEFAULTS = {**DEFAULTS, "image": ("fid", "pr", "dc", "is", "classes")}
+PRIMARY = {"image": "fid", "1d": "ks", "2d": "mode_kl"}
+
+
+def domain_of(data_name: str, dim: int | None = None) -> str:
+    from ..data.toy import TOY_SETS
+
+    if data_name in TOY_SETS:
+        return "1d" if (dim or TOY_SETS[data_name]().dim) == 1 else "2d"
+    return "image"
+
+
+def parse_metrics(text: str | list | tuple, domain: str, data_name: str = "", training: bool = False) -> list[str]:
+    """'fid,kid,pr' -> ['fid', 'kid', 'pr'], checked against the registry and the data's domain;
+    '' -> the domain's default set (without class coverage where no shipped classifier applies)."""
+    names = [s.strip() for s in text.split(",")] if isinstance(text, str) else list(text)
+    names = [n for n in names if n]
+    if not names:
+        names = list((TRAIN_DEFAULTS if training else DEFAULTS)[domain])
+        if data_name not in ("", "mnist", "fashion-mnist"):
+            names = [n for n in names if n != "classes"]
+        return names
+    for name in names:
+        if name not in REGISTRY:
+            raise GankitError(f"unknown metric '{name}'{did_you_mean(name, REGISTRY)}; "
+                              f"metrics: {', '.join(REGISTRY)}")
+        if REGISTRY[name].domain != domain:
+            raise GankitError(f"metric '{name}' is for {REGISTRY[name].domain} data, not this {domain} data; "
+                              f"here use: {', '.join(n for n, m in REGISTRY.items() if m.domain == domain)}")
+    return list(dict.fromkeys(names))
+
+
+def check_primary(primary: str, names: list[str], domain: str) -> str:
+    """The value that picks checkpoints/best.pt: `primary`, or the domain's default; it must be produced
+    by one of the metrics `names` and have a direction."""
+    produced = [v for n in names for v in REGISTRY[n].values if v in DIRECTION]
+    if not primary:  # the domain's default when it is measured, else the first measured value
+        primary = PRIMARY[domain] if PRIMARY[domain] in produced or not produced else produced[0]
+    if primary not in produced:
+        raise GankitError(f"eval.primary = '{primary}' is not a value of the chosen metrics "
+                          f"({', '.join(names)}){did_you_mean(primary, produced)}; choose one of: {', '.join(produced)}")
+    return primary
+
+
+__all__ = ["REGISTRY", "DIRECTION", "DEFAULTS", "TRAIN_DEFAULTS", "PRIMARY", "Metric", "parse_metrics", "check_primary", "domain_of",
+           "fid", "frechet_distance", "gaussian_stats", "kid", "inception_score", "precision_recall",
+           "density_coverage", "prdc", "class_coverage", "moments_1d", "ks_1d", "jsd", "mode_stats"]

@@ -1,0 +1,33 @@
+"""Inception-Score-style score from a classifier's class probabilities p(y|x):
+
+    IS = exp( E_x KL(p(y|x) || p(y)) ),  p(y) = E_x p(y|x)
+
+computed on `splits` disjoint parts of the samples; the mean and std over the parts are reported.
+Ranges from 1 (every sample gets the same prediction) to the number of classes (confident
+predictions spread evenly over all classes). Named `is` after the network that gave p(y|x)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import GankitError
+from ._arrays import as_features
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def inception_score(logits, splits: int = 10) -> dict:
+    """From logits (N, classes); {'is': mean over splits, 'is_std': std}."""
+    p = softmax(as_features(logits, "logits"))
+    if len(p) < splits:
+        raise GankitError(f"the score needs at least one sample per split ({splits}); got {len(p)}")
+    scores = []
+    for part in np.array_split(p, splits):
+        py = part.mean(axis=0, keepdims=True)
+        kl = (part * (np.log(np.clip(part, 1e-12, None)) - np.log(np.clip(py, 1e-12, None)))).sum(axis=1)
+        scores.append(np.exp(kl.mean()))
+    return {"is": float(np.mean(scores)), "is_std": float(np.std(scores))}
