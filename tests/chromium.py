@@ -191,7 +191,17 @@ class Page:
             if self.evaluate(expression):
                 return
             time.sleep(0.1)
-        raise TimeoutError(f"{expression!r} did not become true within {timeout} s")
+        status = self.evaluate("document.body.innerText.slice(0, 300)")
+        raise TimeoutError(f"{expression!r} did not become true within {timeout} s; errors {self.errors}; "
+                           f"page text: {status!r}")
+
+    def click(self, selector: str) -> None:
+        """A real mouse click (press and release) at the centre of the element `selector`."""
+        box = self.evaluate(f"(() => {{ const e = document.querySelector({selector!r}); e.scrollIntoView(); "
+                            "const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        for kind in ("mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left",
+                                                   "clickCount": 1})
 
     @property
     def errors(self) -> list[str]:

@@ -58,7 +58,8 @@ def trained_run(path: Path, image_root: Path | None = None, steps: int = 3) -> P
         cfg = load_preset("ring-2d", sets + ["data.size=1024", "train.sample_grid=200"])
     else:
         cfg = load_preset("ring-2d", sets + ["data.name=folder", f"data.root={json.dumps(str(image_root))}",
-                                             "data.resolution=16", "data.size=0", "model.latent_dim=8",
+                                             "data.resolution=16", "data.size=0", "name=tiny-folder",
+                                             "description='16x16 RGB images, MLP networks (a test run)'", "model.latent_dim=8",
                                              "model.hidden=32", "train.batch_size=8", "train.sample_grid=16"])
     run = RunDir.create(cfg.name, out=path)
     run.write_text("config.toml", to_toml(cfg))

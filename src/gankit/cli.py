@@ -19,7 +19,7 @@ import traceback
 
 from .errors import GankitError
 
-COMMANDS = ["presets", "show", "train", "sample", "diagnose", "report"]
+COMMANDS = ["presets", "show", "train", "sample", "diagnose", "report", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

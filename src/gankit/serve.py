@@ -1,0 +1,332 @@
+"""`gankit serve RUN`: a small local web page to play with a trained generator.
+
+The server is the standard library's threading HTTP server; it keeps no state between requests.
+Every sample the page shows carries its latent vector, so the page can send latents back to
+vary one of them or to interpolate between two. Routes:
+
+    GET  /                 the page (inline CSS and script, nothing fetched from elsewhere)
+    GET  /api/info         run name, latent size and distribution, image or toy
+    POST /api/random       {"n", "seed", "truncation"}            -> {"z": [...], "images": [...]}
+    POST /api/vary         {"z", "n", "strength", "seed"}         -> the anchor first, then variations
+    POST /api/interpolate  {"a", "b", "steps"}                    -> a to b (slerp, or lerp for uniform)
+
+Images are PNG data URLs: one per sample for image generators; one scatter/density plot of
+all samples for toy sets. Bound to 127.0.0.1 by default: there is no authentication.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import torch
+
+from .errors import GankitError
+from .explore import generate, interpolation, latent_draw
+
+log = logging.getLogger("gankit")
+
+MAX_SAMPLES = 4096  # per request: keeps one request from holding the generator for long
+MAX_BODY = 1 << 20
+
+
+class BadRequest(Exception):
+    pass
+
+
+class Playground:
+    """The generator and the operations the page asks for; all inputs are checked here."""
+
+    def __init__(self, g, cfg, device: str = "cpu"):
+        self.g, self.cfg, self.device = g, cfg, device
+        self.lock = threading.Lock()  # one forward pass at a time
+        self.is_image = None
+
+    # -- inputs
+    def _int(self, body: dict, key: str, default: int, lo: int, hi: int) -> int:
+        v = body.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise BadRequest(f"{key} must be a whole number from {lo} to {hi} (got {v!r})")
+        return v
+
+    def _float(self, body: dict, key: str, default, lo: float, hi: float):
+        v = body.get(key, default)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise BadRequest(f"{key} must be a number from {lo} to {hi} (got {v!r})")
+        return float(v)
+
+    def _latents(self, value, key: str) -> torch.Tensor:
+        try:
+            z = torch.tensor(value, dtype=torch.float32)
+        except (TypeError, ValueError):
+            raise BadRequest(f"{key} must be a list of numbers") from None
+        if z.dim() == 1:
+            z = z[None]
+        d = self.cfg.model.latent_dim
+        if z.dim() != 2 or z.shape[1] != d or not torch.isfinite(z).all():
+            raise BadRequest(f"{key} must hold finite latent vectors of length {d}")
+        return z
+
+    # -- operations
+    def info(self) -> dict:
+        m = self.cfg.model
+        return {"name": self.cfg.name, "description": self.cfg.description, "latent_dim": m.latent_dim,
+                "noise": m.noise, "image": self.cfg.data.name not in ("gaussian-1d", "ring-2d", "grid-2d")}
+
+    def random(self, body: dict) -> dict:
+        n = self._int(body, "n", 16, 1, MAX_SAMPLES)
+        seed = self._int(body, "seed", 0, 0, 2**62)
+        truncation = self._float(body, "truncation", None, 0.05, 10.0)
+        try:
+            z = latent_draw(self.cfg, n, seed, truncation)
+        except GankitError as e:
+            raise BadRequest(str(e)) from None
+        return self.render(z)
+
+    def vary(self, body: dict) -> dict:
+        anchor = self._latents(body.get("z"), "z")[:1]
+        n = self._int(body, "n", 15, 1, MAX_SAMPLES - 1)
+        strength = self._float(body, "strength", 0.5, 0.0, 3.0)
+        seed = self._int(body, "seed", 0, 0, 2**62)
+        noise = torch.randn((n, anchor.shape[1]), generator=torch.Generator().manual_seed(seed))
+        if self.cfg.model.noise == "uniform":  # stay inside the cube G was trained on
+            z = (anchor + strength * 0.25 * noise).clamp(0, 1 - 1e-6)
+        else:
+            z = anchor + strength * noise
+        return self.render(torch.cat([anchor, z]))
+
+    def interpolate(self, body: dict) -> dict:
+        a, b = self._latents(body.get("a"), "a")[:1], self._latents(body.get("b"), "b")[:1]
+        steps = self._int(body, "steps", 8, 2, 64)
+        return self.render(interpolation(self.cfg, a, b, steps)[0])
+
+    # -- pictures
+    def render(self, z: torch.Tensor) -> dict:
+        with self.lock:
+            x = generate(self.g, z, self.device)
+        if x.dim() == 4:
+            images = [_png_url(_tile(img)) for img in x]
+        else:
+            images = [_png_url(self._toy_plot(x))]
+        return {"z": z.tolist(), "images": images}
+
+    def _toy_plot(self, x: torch.Tensor) -> bytes:
+        from .data.toy import TOY_SETS
+        from .plots import save_toy_plot
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "plot.png"
+            save_toy_plot(x, TOY_SETS[self.cfg.data.name](), path, f"{self.cfg.name}: {len(x)} samples")
+            return path.read_bytes()
+
+
+def _tile(img: torch.Tensor) -> bytes:
+    from PIL import Image
+
+    arr = ((img.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    buf = io.BytesIO()
+    Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _png_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def make_handler(play: Playground):
+    routes = {"/api/random": play.random, "/api/vary": play.vary, "/api/interpolate": play.interpolate}
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "gankit"
+
+        def log_message(self, fmt, *args):  # quiet: one debug line per request, not stderr spam
+            log.debug("serve: " + fmt, *args)
+
+        def _send(self, status: int, body: bytes, ctype: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, obj) -> None:
+            self._send(status, json.dumps(obj).encode(), "application/json")
+
+        def do_GET(self):
+            path = self.path.split("?", 1)[0]
+            if path in ("/", "/index.html"):
+                self._send(200, PAGE.encode("utf-8"), "text/html; charset=utf-8")
+            elif path == "/api/info":
+                self._json(200, play.info())
+            elif path == "/favicon.ico":
+                self._send(204, b"", "image/x-icon")
+            else:
+                self._json(404, {"error": f"no page {path}"})
+
+        def do_POST(self):
+            handler = routes.get(self.path)
+            if handler is None:
+                return self._json(404, {"error": f"no route {self.path}"})
+            try:
+                length = int(self.headers.get("Content-Length", 0))
+                if not 0 <= length <= MAX_BODY:
+                    raise BadRequest("request body too large")
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if not isinstance(body, dict):
+                    raise BadRequest("the request body must be a JSON object")
+                self._json(200, handler(body))
+            except (BadRequest, json.JSONDecodeError, ValueError) as e:
+                self._json(400, {"error": str(e)})
+
+    return Handler
+
+
+def make_server(run_path, host: str = "127.0.0.1", port: int = 8000, checkpoint: str = "last",
+                device: str = "cpu") -> ThreadingHTTPServer:
+    """The server, bound and ready (port 0 = any free port); call serve_forever() on it."""
+    from .sampling import load_generator
+
+    g, cfg = load_generator(run_path, checkpoint, device)
+    try:
+        server = ThreadingHTTPServer((host, port), make_handler(Playground(g, cfg, device)))
+    except OSError as e:
+        raise GankitError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another --port") from None
+    server.daemon_threads = True
+    return server
+
+
+PAGE = r"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>gankit serve</title><link rel="icon" href="data:,">
+<style>
+:root { --fg:#1d2330; --muted:#5f6b7a; --line:#e3e7ee; --accent:#3366cc; }
+* { box-sizing:border-box; }
+body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--fg); background:#f6f8fb; }
+header { background:#1d2330; color:#fff; padding:18px 28px; }
+header h1 { margin:0; font-size:22px; } header p { margin:2px 0 0; color:#c5cedb; }
+main { max-width:1100px; margin:0 auto; padding:16px 28px; }
+.bar { display:flex; flex-wrap:wrap; gap:14px; align-items:center; background:#fff; border:1px solid var(--line);
+       border-radius:8px; padding:12px 16px; }
+.group { display:flex; gap:8px; align-items:center; padding-right:14px; border-right:1px solid var(--line); }
+.group:last-child { border-right:none; }
+button { font:inherit; padding:6px 14px; border-radius:6px; border:1px solid var(--accent); background:var(--accent);
+         color:#fff; cursor:pointer; }
+button:disabled { background:#b7c3d9; border-color:#b7c3d9; cursor:default; }
+input[type=number] { width:70px; font:inherit; padding:4px; }
+label { color:var(--muted); font-size:14px; }
+#status { margin:12px 2px; color:var(--muted); min-height:1.5em; }
+#status.error { color:#b3261e; }
+#tiles { display:grid; grid-template-columns:repeat(auto-fill, minmax(104px, 1fr)); gap:10px; }
+#tiles.toy { grid-template-columns:1fr; max-width:560px; }
+.tile { position:relative; background:#fff; border:2px solid var(--line); border-radius:6px; padding:3px; cursor:pointer; }
+.tile img { width:100%; display:block; image-rendering:pixelated; }
+.tile.a { border-color:#dc3912; } .tile.b { border-color:#109618; }
+.tile .tag { position:absolute; top:4px; left:6px; font-weight:700; font-size:13px; color:#fff; border-radius:4px; padding:0 5px; }
+.tile.a .tag { background:#dc3912; } .tile.b .tag { background:#109618; }
+</style></head><body>
+<header><h1 id="name">gankit</h1><p id="about"></p></header>
+<main>
+<div class="bar">
+  <div class="group"><button id="new">New samples</button>
+    <label><input type="checkbox" id="trunc-on"> truncation</label><input type="number" id="trunc" value="1.0" min="0.05" max="10" step="0.1"></div>
+  <div class="group"><button id="vary" disabled>Vary A</button>
+    <label>strength</label><input type="range" id="strength" min="0.05" max="2" step="0.05" value="0.5"></div>
+  <div class="group"><button id="interp" disabled>Interpolate A &rarr; B</button>
+    <label>steps</label><input type="number" id="steps" value="8" min="2" max="64"></div>
+</div>
+<div id="status">Loading&hellip;</div>
+<div id="tiles"></div>
+</main>
+<script>
+"use strict";
+let info = null, seed = 1, latents = [], pickA = null, pickB = null, version = 0;
+const $ = (id) => document.getElementById(id);
+
+function setStatus(text, error) { $("status").textContent = text; $("status").className = error ? "error" : ""; }
+
+async function call(route, body) {
+  document.body.dataset.state = "loading";
+  const reply = await fetch(route, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const data = await reply.json();
+  if (!reply.ok) throw new Error(data.error || reply.statusText);
+  return data;
+}
+
+function show(data, note) {
+  latents = data.z; pickA = null; pickB = null;
+  const tiles = $("tiles");
+  tiles.replaceChildren();
+  tiles.className = info.image ? "" : "toy";
+  data.images.forEach((src, i) => {
+    const div = document.createElement("div");
+    div.className = "tile"; div.dataset.index = i;
+    const img = document.createElement("img");
+    img.src = src; img.alt = info.image ? "sample " + (i + 1) : "samples over the target";
+    const tag = document.createElement("span"); tag.className = "tag";
+    div.append(img, tag);
+    if (info.image) div.addEventListener("click", () => pick(i));
+    tiles.append(div);
+  });
+  refresh();
+  setStatus(note);
+  version += 1; document.body.dataset.version = version; document.body.dataset.state = "ready";
+}
+
+function pick(i) {
+  if (pickA === i) pickA = null;
+  else if (pickB === i) pickB = null;
+  else if (pickA === null) pickA = i;
+  else pickB = i;
+  refresh();
+}
+
+function refresh() {
+  document.querySelectorAll(".tile").forEach((div) => {
+    const i = Number(div.dataset.index);
+    div.classList.toggle("a", i === pickA); div.classList.toggle("b", i === pickB);
+    div.querySelector(".tag").textContent = i === pickA ? "A" : i === pickB ? "B" : "";
+  });
+  $("vary").disabled = !(info.image && pickA !== null);
+  $("interp").disabled = !(info.image && pickA !== null && pickB !== null);
+}
+
+async function run(route, body, note) {
+  try { show(await call(route, body), note); }
+  catch (e) { document.body.dataset.state = "error"; setStatus("Error: " + e.message, true); }
+}
+
+function newSamples() {
+  seed += 1;
+  const truncation = $("trunc-on").checked ? Number($("trunc").value) : null;
+  const n = info.image ? 24 : 1000;
+  run("/api/random", {n, seed, truncation},
+      info.image ? `Seed ${seed}. Click a sample to fix it as A (and another as B), then vary A or interpolate A → B.`
+                 : `Seed ${seed}: ${n} samples over the target density.`);
+}
+
+$("new").addEventListener("click", newSamples);
+$("vary").addEventListener("click", () => { seed += 1;
+  run("/api/vary", {z: latents[pickA], n: 23, strength: Number($("strength").value), seed},
+      "First: A, fixed. The others: A plus noise of strength " + $("strength").value + "."); });
+$("interp").addEventListener("click", () => run("/api/interpolate",
+  {a: latents[pickA], b: latents[pickB], steps: Number($("steps").value)},
+  "From A (first) to B (last), " + (info.noise === "uniform" ? "linearly." : "along the sphere (slerp).")));
+
+fetch("/api/info").then((r) => r.json()).then((data) => {
+  info = data;
+  $("name").textContent = data.name; document.title = data.name + " · gankit serve";
+  $("about").textContent = `${data.description} — latent: ${data.latent_dim}-d ${data.noise}`;
+  if (!data.image) { $("vary").title = $("interp").title = "for image generators"; }
+  newSamples();
+}).catch((e) => setStatus("Error: " + e.message, true));
+</script></body></html>
+"""

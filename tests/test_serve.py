@@ -1,0 +1,126 @@
+"""gankit serve: the JSON API directly, then the page end to end in headless Chromium
+(load, click, check that the pictures change). Loopback only; every wait is bounded."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+import torch
+from PIL import Image
+
+from chromium import Chromium
+from gankit.serve import make_server
+from run_factory import trained_run
+from test_report_browser import shots_dir
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve")
+    images = root / "images"
+    images.mkdir()
+    gen = torch.Generator().manual_seed(1)
+    for i in range(16):
+        Image.fromarray((torch.rand(20, 20, 3, generator=gen) * 255).to(torch.uint8).numpy()).save(images / f"{i}.png")
+    return {"image": trained_run(root / "image", image_root=images, steps=2), "toy": trained_run(root / "toy", steps=2)}
+
+
+def serving(run):
+    server = make_server(run, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def post(url, body):
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_api_draws_varies_interpolates_and_rejects_bad_input(runs):
+    server, base = serving(runs["image"])
+    try:
+        status, a = post(base + "/api/random", {"n": 4, "seed": 7})
+        assert status == 200 and len(a["images"]) == 4 and len(a["z"][0]) == 8
+        assert post(base + "/api/random", {"n": 4, "seed": 7})[1] == a  # same seed, same samples
+        status, v = post(base + "/api/vary", {"z": a["z"][0], "n": 3, "strength": 0.5, "seed": 1})
+        assert status == 200 and v["z"][0] == a["z"][0] and v["images"][0] == a["images"][0]
+        assert len(v["images"]) == 4 and v["images"][1] != a["images"][0]
+        status, i = post(base + "/api/interpolate", {"a": a["z"][0], "b": a["z"][1], "steps": 5})
+        assert status == 200 and len(i["images"]) == 5
+        torch.testing.assert_close(torch.tensor(i["z"][-1]), torch.tensor(a["z"][1]))
+        for route, body, words in (("/api/random", {"n": 10**6}, "n must be"),
+                                   ("/api/random", {"truncation": -1}, "truncation must be"),
+                                   ("/api/vary", {"z": [1, 2]}, "length 8"),
+                                   ("/api/interpolate", {"a": "x", "b": []}, "a must"),
+                                   ("/api/nothing", {}, "no route")):
+            status, reply = post(base + route, body)
+            assert status in (400, 404) and words in reply["error"]
+        with urllib.request.urlopen(base + "/api/info", timeout=30) as r:
+            assert json.loads(r.read())["image"] is True
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def tile_sources(page):
+    return page.evaluate("Array.from(document.querySelectorAll('#tiles img')).map(i => i.src)")
+
+
+def test_page_end_to_end_in_chromium(runs, tmp_path):
+    server, base = serving(runs["image"])
+    try:
+        with Chromium.start(tmp_path / "profile") as browser:
+            page = browser.open(base + "/")
+            page.wait_for("document.body.dataset.version === '1'")
+            first = tile_sources(page)
+            assert len(first) == 24
+            page.click("#new")  # new samples: every picture changes
+            page.wait_for("document.body.dataset.version === '2'")
+            second = tile_sources(page)
+            assert len(second) == 24 and all(a != b for a, b in zip(first, second))
+            page.click(".tile[data-index='0']")  # fix A, then vary it
+            assert page.evaluate("document.querySelector('.tile.a .tag').textContent") == "A"
+            page.click("#vary")
+            page.wait_for("document.body.dataset.version === '3'")
+            varied = tile_sources(page)
+            assert varied[0] == second[0] and varied[1] != second[1]
+            page.click(".tile[data-index='0']")  # A and B, then interpolate
+            page.click(".tile[data-index='5']")
+            page.evaluate("document.getElementById('steps').value = 6")
+            page.click("#interp")
+            page.wait_for("document.body.dataset.version === '4'")
+            walk = tile_sources(page)
+            assert len(walk) == 6 and walk[0] == varied[0] and walk[-1] == varied[5]
+            assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+            page.screenshot(shots_dir(tmp_path) / "serve-image.png", full_page=False)
+            assert page.errors == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_page_for_a_toy_set(runs, tmp_path):
+    server, base = serving(runs["toy"])
+    try:
+        with Chromium.start(tmp_path / "profile") as browser:
+            page = browser.open(base + "/")
+            page.wait_for("document.body.dataset.version === '1'")
+            first = tile_sources(page)
+            assert len(first) == 1 and page.evaluate("document.getElementById('vary').disabled")
+            page.click("#new")
+            page.wait_for("document.body.dataset.version === '2'")
+            assert tile_sources(page) != first
+            page.screenshot(shots_dir(tmp_path) / "serve-toy.png", full_page=False)
+            assert page.errors == []
+    finally:
+        server.shutdown()
+        server.server_close()
