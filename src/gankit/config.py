@@ -101,6 +101,14 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class EvalConfig:
+    every: int = 1  # epochs between metric evaluations during training (0 = never); also at the end
+    n: int = 2000  # generated samples per evaluation (`gankit eval` defaults to 10000)
+    metrics: str = ""  # comma-separated names (see gankit.metrics.REGISTRY); "" = the data set's default
+    primary: str = ""  # value that picks checkpoints/best.pt, e.g. fid; "" = the data set's default
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "custom"
     description: str = ""
@@ -111,6 +119,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimPair = field(default_factory=OptimPair)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -192,6 +201,12 @@ def validate(cfg: Config) -> Config:
                           f"{t.d_steps_start_for}: set both (e.g. 100 and 25) or neither")
     if not 0 <= cfg.model.dropout < 1:
         raise GankitError(f"model.dropout must be in [0, 1) (got {cfg.model.dropout})")
+    if cfg.eval.every < 0 or cfg.eval.n < 2:
+        raise GankitError(f"eval.every must be 0 or more and eval.n at least 2 (got {cfg.eval.every}, {cfg.eval.n})")
+    from .metrics import check_primary, domain_of, parse_metrics  # late import: metrics import numpy
+
+    domain = domain_of(cfg.data.name)
+    check_primary(cfg.eval.primary, parse_metrics(cfg.eval.metrics, domain, cfg.data.name, training=True), domain)
     for key in ("data.resolution", "model.resolution"):
         r = flat[key]
         if r != 0 and (r < 8 or r & (r - 1)) and not (r == 28):

@@ -41,6 +41,7 @@ def run(args) -> int:
     from ..config import to_toml
     from ..diagnose import Context
     from ..live_diagnosis import DiagnosisCallback
+    from ..metrics.callback import EvalCallback
     from ..run import RunDir
     from ..trainer import Trainer, resume
 
@@ -52,17 +53,18 @@ def run(args) -> int:
         from ..config import from_saved, read_toml
 
         # the diagnosis goes on from the run's earlier records
-        diagnosis = DiagnosisCallback(Context.from_config(from_saved(read_toml(run_dir.config_path))), run_dir,
-                                      history=run_dir.read_stats())
+        saved = from_saved(read_toml(run_dir.config_path))
+        diagnosis = DiagnosisCallback(Context.from_config(saved), run_dir, history=run_dir.read_stats())
         trainer = resume(run_dir, args.data_root, args.overrides, args.device, progress=not args.quiet,
-                         callbacks=[diagnosis])
+                         callbacks=[diagnosis, EvalCallback(saved, args.data_root)])
         log.info("resuming %s at step %d of %d", run_dir.path, trainer.pos.step, trainer.total_steps)
     else:
         cfg = resolve_config(args)
         run_dir = RunDir.create(cfg.name, args.out)
         run_dir.write_text("config.toml", to_toml(cfg))
         trainer = Trainer(cfg, run_dir, data_root=args.data_root, progress=not args.quiet,
-                          callbacks=[DiagnosisCallback(Context.from_config(cfg), run_dir)])
+                          callbacks=[DiagnosisCallback(Context.from_config(cfg), run_dir),
+                                     EvalCallback(cfg, args.data_root)])
         log.info("%s", trainer.describe())
         log.info("run directory: %s", run_dir.path)
     trainer.fit()
