@@ -19,7 +19,7 @@ import traceback
 
 from .errors import GankitError
 
-COMMANDS = ["presets", "show", "train", "sample", "diagnose", "report", "serve", "eval"]
+COMMANDS = ["presets", "show", "train", "sample", "diagnose", "report", "serve", "eval", "export"]
 
 
 def build_parser() -> argparse.ArgumentParser:
