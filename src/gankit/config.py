@@ -109,6 +109,12 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class LogConfig:
+    tensorboard: str = "auto"  # auto (when installed) | on | off: scalars and sample grids in RUN/tb/
+    progress: str = "auto"  # auto (bar on a terminal, plain lines otherwise) | bar | plain | off
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "custom"
     description: str = ""
@@ -120,6 +126,7 @@ class Config:
     optim: OptimPair = field(default_factory=OptimPair)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    log: LogConfig = field(default_factory=LogConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -145,6 +152,8 @@ CHOICES = {
     "optim.g.kind": ("adam", "sgd"),
     "optim.d.kind": ("adam", "sgd"),
     "train.order": ("d-first", "g-first"),
+    "log.tensorboard": ("auto", "on", "off"),
+    "log.progress": ("auto", "bar", "plain", "off"),
 }
 
 

@@ -113,6 +113,9 @@ class Trainer:
         self.run = run
         self.progress = progress
         self.callbacks = list(callbacks or [])
+        from .logs import standard_callbacks  # plain progress lines, TensorBoard (per cfg.log)
+
+        self.callbacks += standard_callbacks(cfg, run, progress)
         self.device = resolve_device(cfg.device)
         seed_everything(cfg.seed)
         self.dataset = load_dataset(cfg.data, data_root, seed=cfg.seed)
@@ -383,7 +386,9 @@ class Trainer:
             save_toy_plot(samples, self.dataset.distribution, path, f"{self.cfg.name}, epoch {epoch}")
 
     def _progress_bar(self):
-        if not self.progress:
+        from .logs import progress_mode
+
+        if progress_mode(self.cfg, self.progress) != "bar":  # plain lines come from a callback
             return None
         from tqdm.auto import tqdm
 
