@@ -3,8 +3,9 @@
 - MNIST, Fashion-MNIST (any resolution, grey): the shipped classifier of that data set
   (`classifier-mnist`, `classifier-fashion-mnist`); 32x32 samples are resized to 28x28 with
   bilinear interpolation and antialiasing.
-- RGB image folders: Inception-v3 (torchvision's implementation, ImageNet weights, 2048-d pool
-  features, inputs resized to 299x299). The weights are never downloaded at run time: they are read
+- RGB image folders: Inception-v3 (torchvision's implementation and ImageNet weights, 2048-d pool
+  features, inputs resized to 299x299 in [-1, 1]). Its values are not comparable with FIDs published
+  with the TensorFlow Inception graph. The weights are never downloaded at run time: they are read
   from $GANKIT_INCEPTION_WEIGHTS or torch's hub cache ($TORCH_HOME/hub/checkpoints/). When they are
   missing the error says how to provide them; there is no silent fallback to another network.
 - Toy sets: no network; metrics compare samples with the true distribution (`true-distribution`).
@@ -68,16 +69,13 @@ class _Inception(torch.nn.Module):
 
 
 def _inception_prepare(images: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] RGB -> 299x299 with ImageNet normalisation (what torchvision's weights expect)."""
+    """[-1, 1] RGB -> 299x299 [-1, 1]: the Google weights expect exactly this range (torchvision's
+    `transform_input=True` maps ImageNet-normalised input back to it; we feed it directly)."""
     if images.dtype == torch.uint8:
         images = images.float().div(127.5).sub(1.0)
     if images.dim() != 4 or images.shape[1] != 3:
         raise GankitError(f"Inception-v3 features need RGB images (N, 3, H, W); got {tuple(images.shape)}")
-    x = F.interpolate(images.float(), size=(299, 299), mode="bilinear", antialias=True, align_corners=False)
-    x = (x + 1) / 2
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-    return (x - mean) / std
+    return F.interpolate(images.float(), size=(299, 299), mode="bilinear", antialias=True, align_corners=False)
 
 
 def load_inception(device="cpu") -> FeatureNet:
@@ -94,7 +92,7 @@ def load_inception(device="cpu") -> FeatureNet:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise GankitError(f"{path} is not a loadable Inception-v3 weight file ({str(e).splitlines()[0][:200]})") from None
-    net = inception_v3(weights=None, aux_logits=True, init_weights=False)
+    net = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=False)
     net.load_state_dict(state)
     net.aux_logits, net.AuxLogits = False, None
     return FeatureNet("inception-v3-torchvision", _Inception(net).to(device).eval(), _inception_prepare,
