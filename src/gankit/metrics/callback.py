@@ -7,15 +7,19 @@ metrics.jsonl and writes checkpoints/best.pt whenever the primary value improves
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 
 import torch
 
 from ..data import sample_shape
+from ..errors import GankitError
 from ..trainer import Callback
 from . import DIRECTION, check_primary, domain_of, parse_metrics
 from .evaluate import Evaluator, append_records, read_records, records
+
+log = logging.getLogger("gankit")
 
 
 class EvalCallback(Callback):
@@ -46,7 +50,12 @@ class EvalCallback(Callback):
 
     def evaluate(self, trainer) -> dict:
         if self._evaluator is None:
-            self._evaluator = Evaluator(self.cfg, self.data_root, self.n, trainer.device)
+            try:
+                self._evaluator = Evaluator(self.cfg, self.data_root, self.n, trainer.device)
+            except GankitError as e:  # e.g. no Inception weights here: say so, train on without metrics
+                log.warning("metrics during training are off: %s\n  (set eval.every=0 to silence this)", e)
+                self.every = 0
+                return {}
             if trainer.run is not None:
                 self._load_best(trainer.run)
         # the same latent vectors every time, so successive scores differ only through G
