@@ -30,7 +30,8 @@ def fake_run(path: Path, toy: bool = False, epochs: int = 20, steps_per_epoch: i
             run.append_stats({"step": step, "epoch": epoch, "d_loss": 1.4 - 0.6 * t + 0.05 * math.sin(step),
                               "g_loss": 0.7 + 0.8 * t, "d_real": 0.5 + 0.3 * t, "d_fake": 0.5 - 0.3 * t,
                               "d_acc": 0.5 + 0.4 * t, "d_grad_norm": 1 + t, "g_grad_norm": 0.1 + t,
-                              "images_per_s": 5000.0 + step, "elapsed_s": 0.5 * step})
+                              "images_per_s": 5000.0 + step, "elapsed_s": 0.5 * step,
+                              "d_loss_min": 1.2 - 0.6 * t, "d_loss_max": 1.6 - 0.6 * t, "diversity": 1 - 0.5 * t})
         if findings and epoch == epochs // 2:
             run.append_stats({"event": "diagnosis", "step": step, "rule": "d-too-strong", "severity": "warning",
                               "message": "D accuracy above 95 % for 200 steps", "remedy": "lower optim.d.lr",

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from gankit.cli import main
-from gankit.report import TIMELINE_MAX, build_report, diagnosis_table, timeline_subset, write_report
+from gankit.report import (TIMELINE_MAX, build_report, diagnosis_table, metric_series, timeline_subset,
+                           write_report)
 from run_factory import fake_run, trained_run
 
 
@@ -24,8 +25,9 @@ def test_report_has_every_section_and_embeds_its_images(image_run):
         assert f'<section id="{anchor}">' in page
     srcs = re.findall(r'<img src="([^"]*)"', page)
     assert all(s.startswith("data:image/png;base64,") for s in srcs)
-    # final grid + 2 curve figures + 1 metric figure + a timeline of at most TIMELINE_MAX grids
-    assert len(srcs) == 4 + TIMELINE_MAX
+    # final grid + 3 curve figures (losses, gradients, further statistics) + 1 metric figure + the timeline
+    assert len(srcs) == 5 + TIMELINE_MAX
+    assert "Further statistics" in page
     assert "12 of 15 epochs" in page
     assert "d-too-strong" in page and "lower optim.d.lr" in page  # the diagnosis finding and its remedy
     assert "fid" in page and "precision" in page
@@ -50,6 +52,13 @@ def test_report_skips_damaged_lines(tmp_path):
         f.write('{"step": 1, "metric": "ks", "value": "nan?"}\n{"metric": "ks"}\n')
     page = build_report(run)
     assert "No metrics recorded" in page and "Final samples against the target" in page
+
+
+def test_metrics_from_other_sources_are_kept_apart():
+    series = metric_series([{"step": 1, "metric": "fid", "value": 3.0, "source": "train"},
+                            {"step": 1, "metric": "fid", "value": 2.0, "source": "eval"},
+                            {"step": 2, "metric": "fid", "value": 1.0}])
+    assert series == {"fid": [(1.0, 3.0), (2.0, 1.0)], "fid (eval)": [(1.0, 2.0)]}
 
 
 def test_diagnosis_table_renders_whatever_fields_exist():

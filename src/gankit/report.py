@@ -55,6 +55,9 @@ def metric_series(records: list[dict]) -> dict[str, list[tuple[float, float]]]:
     series: dict[str, list[tuple[float, float]]] = {}
     for r in records:
         name, step, value = r.get("metric"), r.get("step"), r.get("value")
+        source = r.get("source")
+        if isinstance(name, str) and source not in (None, "train"):  # e.g. a later `gankit eval`, apart
+            name = f"{name} ({source})"
         if isinstance(name, str) and _is_number(step) and _is_number(value):
             series.setdefault(name, []).append((float(step), float(value)))
     for points in series.values():
@@ -112,10 +115,13 @@ def _series_plot(panels: list[tuple[str, list[tuple[str, list, list]], bool]], x
     plt = _plt()
     fig, axes = plt.subplots(len(panels), 1, figsize=(width, 2.5 * len(panels)), sharex=True, squeeze=False)
     for ax, (ylabel, lines, log_scale) in zip(axes[:, 0], panels):
-        for i, (label, xs, ys) in enumerate(lines):
+        for i, (label, xs, ys, *band) in enumerate(lines):
             ax.plot(xs, ys, label=label, color=PALETTE[i % len(PALETTE)], lw=1.4,
                     marker="o" if len(xs) < 15 else None, ms=3)
-        if log_scale and all(y > 0 for _, _, ys in lines for y in ys if _finite(y)):
+            if band and band[0]:  # the spread of the steps averaged into each point
+                ax.fill_between(band[0][0], band[0][1], band[0][2], color=PALETTE[i % len(PALETTE)], alpha=0.15,
+                                lw=0)
+        if log_scale and all(y > 0 for _, _, ys, *_ in lines for y in ys if _finite(y)):
             ax.set_yscale("log")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
@@ -124,6 +130,38 @@ def _series_plot(panels: list[tuple[str, list[tuple[str, list, list]], bool]], x
     axes[-1, 0].set_xlabel(xlabel)
     fig.tight_layout()
     return _png(fig)
+
+
+def _small_multiples(panels: list[tuple[str, list, list]], cols: int = 2) -> bytes:
+    """One small panel per (title, xs, ys), `cols` to a row."""
+    plt = _plt()
+    cols = min(cols, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10.4 if cols > 1 else 5.1, 2.3 * rows), squeeze=False)
+    for i, (ax, (title, xs, ys)) in enumerate(zip(axes.flat, panels)):
+        ax.plot(xs, ys, color=PALETTE[i % len(PALETTE)], lw=1.4, marker="o" if len(xs) < 15 else None, ms=3)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.supxlabel("generator step", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+KNOWN_STATS = {"step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm", "images_per_s",
+               "elapsed_s"}
+EXTRA_MAX = 12  # further statistics other parts of gankit log (accuracy, diversity, ...), at most this many
+
+
+def extra_stat_keys(stats: list[dict]) -> list[str]:
+    keys: list[str] = []
+    for s in stats:
+        for k, v in s.items():
+            if (k not in KNOWN_STATS and k not in keys and not k.endswith(("_min", "_max")) and _is_number(v)):
+                keys.append(k)
+    return keys[:EXTRA_MAX]
 
 
 def _column(stats: list[dict], key: str) -> tuple[list, list]:
@@ -140,7 +178,10 @@ def training_plots(stats: list[dict]) -> dict[str, bytes]:
         for key, label in pairs:
             xs, ys = _column(stats, key)
             if xs:
-                out.append((label, xs, ys))
+                pts = [(s["step"], s[f"{key}_min"], s[f"{key}_max"]) for s in stats
+                       if _finite(s.get(f"{key}_min")) and _finite(s.get(f"{key}_max"))]
+                band = ([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts]) if pts else None
+                out.append((label, xs, ys, band))
         return out
 
     losses = lines(("d_loss", "D loss"), ("g_loss", "G loss"))
@@ -155,14 +196,17 @@ def training_plots(stats: list[dict]) -> dict[str, bytes]:
     panels = ([("gradient norm", grads, True)] if grads else []) + ([("images / s", speed, False)] if speed else [])
     if panels:
         figs["grads"] = _series_plot(panels)
+    extra = [(k, *_column(stats, k)) for k in extra_stat_keys(stats)]
+    extra = [p for p in extra if p[1]]
+    if extra:
+        figs["extra"] = _small_multiples(extra)
     return figs
 
 
 def metric_plot(series: dict[str, list[tuple[float, float]]]) -> bytes | None:
     if not series:
         return None
-    panels = [(name, [(name, [p[0] for p in pts], [p[1] for p in pts])], False) for name, pts in sorted(series.items())]
-    return _series_plot(panels)
+    return _small_multiples([(name, [p[0] for p in pts], [p[1] for p in pts]) for name, pts in sorted(series.items())])
 
 
 # ---------------------------------------------------------------- HTML pieces
@@ -252,6 +296,7 @@ nav a { color:var(--accent); text-decoration:none; margin-right:16px; font-size:
 main { max-width:1180px; margin:0 auto; padding:12px 32px 40px; }
 section { background:#fff; border:1px solid var(--line); border-radius:8px; padding:16px 20px; margin:18px 0; }
 h2 { margin:0 0 12px; font-size:18px; }
+h3 { margin:16px 0 8px; font-size:15px; color:var(--muted); }
 .cards { display:flex; flex-wrap:wrap; gap:10px; }
 .card { border:1px solid var(--line); border-radius:6px; padding:8px 14px; min-width:130px; background:#fbfcfe; }
 .card .v { font-size:19px; font-weight:600; }
@@ -314,6 +359,8 @@ def build_report(run_path) -> str:
             _img(figs[k], alt) for k, alt in (("losses", "D and G losses; D(x) and D(G(z))"),
                                                ("grads", "gradient norms and throughput"))
             if k in figs) + "</div>"
+        if "extra" in figs:
+            body += "<h3>Further statistics</h3><div class='plots'>" + _img(figs["extra"], "further statistics") + "</div>"
     else:
         body = '<p class="empty">No training statistics yet (stats.jsonl is written every train.log_every steps).</p>'
     sections.append(_section("curves", "Training curves", body))
