@@ -46,7 +46,6 @@ class Playground:
     def __init__(self, g, cfg, device: str = "cpu"):
         self.g, self.cfg, self.device = g, cfg, device
         self.lock = threading.Lock()  # one forward pass at a time
-        self.is_image = None
 
     # -- inputs
     def _int(self, body: dict, key: str, default: int, lo: int, hi: int) -> int:
