@@ -33,9 +33,10 @@ def fake_run(path: Path, toy: bool = False, epochs: int = 20, steps_per_epoch: i
                               "images_per_s": 5000.0 + step, "elapsed_s": 0.5 * step,
                               "d_loss_min": 1.2 - 0.6 * t, "d_loss_max": 1.6 - 0.6 * t, "diversity": 1 - 0.5 * t})
         if findings and epoch == epochs // 2:
-            run.append_stats({"event": "diagnosis", "step": step, "rule": "d-too-strong", "severity": "warning",
-                              "message": "D accuracy above 95 % for 200 steps", "remedy": "lower optim.d.lr",
-                              "evidence": {"d_acc": 0.97}})
+            run.append_stats({"event": "diagnosis", "change": "start", "step": step, "kind": "d-too-strong",
+                              "start_step": step - 5, "end_step": step, "evidence": {"d_acc": 0.97123},
+                              "message": "D accuracy above 95 % for 200 steps",
+                              "remedies": ["lower optim.d.lr", "train D less often"], "active": True})
         if toy:
             save_toy_plot(ring_2d().sample(500, gen) * (0.3 + t), ring_2d(), run.samples_dir /
                           f"epoch-{epoch + 1:04d}.png", f"epoch {epoch + 1}")

@@ -29,7 +29,8 @@ def test_report_has_every_section_and_embeds_its_images(image_run):
     assert len(srcs) == 5 + TIMELINE_MAX
     assert "Further statistics" in page
     assert "12 of 15 epochs" in page
-    assert "d-too-strong" in page and "lower optim.d.lr" in page  # the diagnosis finding and its remedy
+    assert "d-too-strong" in page and "lower optim.d.lr; train D less often" in page  # a finding, its remedies
+    assert "d_acc 0.9712" in page
     assert "fid" in page and "precision" in page
     assert 'g = "dcgan-upsample"' in page or "[model]" in page  # the config's TOML
     assert "1m 15s" in page  # wall time of the last record (150 steps x 0.5 s)
@@ -64,7 +65,7 @@ def test_metrics_from_other_sources_are_kept_apart():
 def test_diagnosis_table_renders_whatever_fields_exist():
     html = diagnosis_table([{"event": "diagnosis", "step": 5, "message": "a <b>", "extra": [1, 2]},
                             {"event": "diagnosis", "code": "X"}])
-    assert "a &lt;b&gt;" in html and "[1, 2]" in html and "<th>code</th>" in html
+    assert "a &lt;b&gt;" in html and "1; 2" in html and "<th>code</th>" in html
     assert html.index("<th>step</th>") < html.index("<th>message</th>") < html.index("<th>extra</th>")
 
 

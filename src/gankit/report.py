@@ -225,8 +225,10 @@ def _fmt(v) -> str:
         if not math.isfinite(v):
             return str(v)
         return f"{v:.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
-    if isinstance(v, (dict, list)):
-        return json.dumps(v, allow_nan=True)
+    if isinstance(v, dict):  # e.g. a finding's evidence
+        return ", ".join(f"{k} {_fmt(x)}" for k, x in v.items())
+    if isinstance(v, (list, tuple)):  # e.g. a finding's remedies
+        return "; ".join(_fmt(x) for x in v)
     return str(v)
 
 
@@ -248,7 +250,8 @@ def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{anchor}"><h2>{html.escape(title)}</h2>{body}</section>'
 
 
-DIAGNOSIS_FIRST = ("step", "severity", "level", "rule", "kind", "name", "finding", "message", "evidence", "remedy")
+DIAGNOSIS_FIRST = ("step", "change", "severity", "level", "rule", "kind", "name", "finding", "start_step", "end_step",
+                   "message", "evidence", "remedy", "remedies", "active")
 
 
 def diagnosis_table(events: list[dict]) -> str:
