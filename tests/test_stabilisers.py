@@ -185,6 +185,7 @@ def test_checkpoint_round_trip_keeps_the_moving_average(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(ema_w, g.parameters()))
     z = trainer.fixed_noise[:5]
     assert torch.allclose(trainer.generate(z), trainer.g_ema.module(z))
+    assert torch.allclose(trainer.generate(z, ema=False), trainer.G.eval()(z))  # the trained G itself
 
 
 # ---------------------------------------------------------------- lr ratio and D-step schedule

@@ -166,10 +166,10 @@ class Trainer:
         return z.to(self.device)
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
+    def generate(self, z: torch.Tensor, ema: bool = True) -> torch.Tensor:
         """G(z) in eval mode (batch-norm running statistics, no dropout); from the moving
-        average of G's weights when train.ema > 0."""
-        g = self.g_ema.module if self.g_ema is not None else self.G
+        average of G's weights when train.ema > 0, unless `ema` is False (the trained G itself)."""
+        g = self.g_ema.module if self.g_ema is not None and ema else self.G
         was_training = g.training
         g.eval()
         out = torch.cat([g(chunk) for chunk in z.split(1024)])
@@ -466,8 +466,10 @@ def resume(run: RunDir, data_root=None, overrides: list[str] | None = None, devi
     state = run.load_checkpoint()
     saved = state["config"]
     data = C.apply_overrides(C.from_saved(saved).to_dict(), overrides or [])
-    allowed = {"train.epochs", "train.steps", "device"}
-    changed = {k for k, v in C.flatten(data).items() if C.flatten(saved).get(k) != v} - allowed
+    allowed = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress"}
+    # against the saved config with today's defaults filled in: keys added since it was saved are no change
+    before = C.flatten(C.from_saved(saved).to_dict())
+    changed = {k for k, v in C.flatten(data).items() if before.get(k) != v} - allowed
     if changed:
         raise GankitError(f"on resume only {', '.join(sorted(allowed))} may change; not {', '.join(sorted(changed))}")
     if device:
