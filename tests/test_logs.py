@@ -80,3 +80,15 @@ def test_tensorboard_gets_scalars_metrics_and_sample_grids(tmp_path):
     assert [e.step for e in events.Scalars("train/g_loss")] == [2, 4]
     assert [e.value for e in events.Scalars("metrics/modes")] == [5.0]
     assert tags["images"] == ["samples"] and events.Images("samples")[0].width > 100
+
+
+def test_logging_settings_may_change_on_resume(tmp_path):
+    from gankit.trainer import resume
+
+    cfg = load_preset("ring-2d", TINY + ["log.tensorboard=off"])
+    run = RunDir.create(cfg.name, tmp_path / "run")
+    Trainer(cfg, run, progress=False).fit()
+    trainer = resume(run, overrides=["train.steps=6", "log.progress=plain"], progress=False)
+    assert trainer.cfg.log.progress == "plain" and trainer.pos.step == 4
+    with pytest.raises(GankitError, match="may change"):
+        resume(run, overrides=["train.steps=6", "optim.d.lr=0.1"])

@@ -466,8 +466,10 @@ def resume(run: RunDir, data_root=None, overrides: list[str] | None = None, devi
     state = run.load_checkpoint()
     saved = state["config"]
     data = C.apply_overrides(C.from_saved(saved).to_dict(), overrides or [])
-    allowed = {"train.epochs", "train.steps", "device"}
-    changed = {k for k, v in C.flatten(data).items() if C.flatten(saved).get(k) != v} - allowed
+    allowed = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress"}
+    # against the saved config with today's defaults filled in: keys added since it was saved are no change
+    before = C.flatten(C.from_saved(saved).to_dict())
+    changed = {k for k, v in C.flatten(data).items() if before.get(k) != v} - allowed
     if changed:
         raise GankitError(f"on resume only {', '.join(sorted(allowed))} may change; not {', '.join(sorted(changed))}")
     if device:
