@@ -9,6 +9,7 @@ and stored in every checkpoint so a run can be repeated or resumed exactly.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import sys
@@ -98,6 +99,9 @@ class TrainConfig:
     log_every: int = 50  # steps between statistics lines in stats.jsonl
     checkpoint_every: int = 0  # steps between checkpoints (0 = at the end of every epoch)
     sample_grid: int = 64  # fixed-noise samples in each epoch's grid (toy sets: points drawn)
+    on_nan: str = "stop"  # stop | rollback: what to do when a loss or weight becomes NaN/Inf
+    max_rollbacks: int = 3  # rollback: at most this many reloads of the last good checkpoint
+    rollback_lr_factor: float = 0.5  # rollback: both learning rates are multiplied by this each time
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,7 @@ CHOICES = {
     "train.order": ("d-first", "g-first"),
     "log.tensorboard": ("auto", "on", "off"),
     "log.progress": ("auto", "bar", "plain", "off"),
+    "train.on_nan": ("stop", "rollback"),
 }
 
 
@@ -187,6 +192,12 @@ def validate(cfg: Config) -> Config:
             raise GankitError(f"{key} must be 0 or more (got {flat[key]})")
     if cfg.train.epochs == 0 and cfg.train.steps == 0:
         raise GankitError("train.epochs and train.steps are both 0: set one of them to say how long to train")
+    if not 0 <= cfg.seed < 2**32:
+        raise GankitError(f"seed must be in [0, 2**32) (got {cfg.seed})")
+    if cfg.train.max_rollbacks < 0:
+        raise GankitError(f"train.max_rollbacks must be 0 or more (got {cfg.train.max_rollbacks})")
+    if not 0 < cfg.train.rollback_lr_factor < 1:
+        raise GankitError(f"train.rollback_lr_factor must be in (0, 1), e.g. 0.5 (got {cfg.train.rollback_lr_factor})")
     if cfg.model.layers < 2:
         raise GankitError(f"model.layers must be at least 2 (got {cfg.model.layers})")
     for side in ("g", "d"):
@@ -296,8 +307,10 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     for text in overrides or []:
         path, value = parse_override(text)
         node = data
-        for part in path[:-1]:
+        for i, part in enumerate(path[:-1]):
             node = node.setdefault(part, {})
+            if not isinstance(node, dict):  # e.g. a config file that says `train = 5`
+                raise GankitError(f"{'.'.join(path[:i + 1])} must be a table of settings (got {node!r})")
         node[path[-1]] = value
     return data
 
@@ -329,7 +342,7 @@ def preset_path(name: str) -> Path:
 
 
 def build(data: dict, overrides: list[str] | None = None) -> Config:
-    data = apply_overrides(dict(data), overrides or [])
+    data = apply_overrides(copy.deepcopy(data), overrides or [])  # the caller's dict stays as it was
     return validate(from_dict(Config, data))
 
 
