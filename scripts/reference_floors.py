@@ -39,11 +39,12 @@ def main() -> None:
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--resolution", type=int, default=0, help="0: native 28x28; 32: resized like dcgan-mnist32")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--only", choices=("mnist", "fashion-mnist"), help="one data set only")
     p.add_argument("--json", help="also write the values to this file")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     out = {}
-    for name in ("mnist", "fashion-mnist"):
+    for name in [args.only] if args.only else ("mnist", "fashion-mnist"):
         values, net = floors(name, args.data_root, args.n, args.resolution)
         out[name] = values
         print(f"\n{name} train ({args.n}, {args.resolution or 28}px) vs test:")
