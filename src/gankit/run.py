@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import re
 import os
 import time
 from pathlib import Path
@@ -37,11 +38,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:  # also a second Ctrl-C: never leave the temporary file behind
         try:
             tmp.unlink()
         except OSError:
             pass
+        if not isinstance(e, OSError):
+            raise
         reason = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
                   errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}.get(
                       e.errno, e.strerror or str(e))
@@ -86,12 +89,14 @@ class RunDir:
     def create(cls, name: str, out: str | os.PathLike | None = None, root: str | os.PathLike = "runs") -> "RunDir":
         """A new run directory: `out` if given (must be new or empty), else runs/<name>-<time>."""
         if out:
-            path = Path(out)
+            path = Path(out).expanduser().resolve()
             if path.exists() and (not path.is_dir() or any(path.iterdir())):
                 raise GankitError(f"--out {path} already exists and is not empty; choose a new folder, "
                                   f"or continue that run with: gankit train --resume {path}")
         else:
             stamp = time.strftime("%Y%m%d-%H%M%S")
+            # the name comes from a config: keep it one plain folder name inside `root`
+            name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).lstrip(".-") or "run"
             path = Path(root) / f"{name}-{stamp}"
             n = 2
             while path.exists():
@@ -112,7 +117,39 @@ class RunDir:
         if need_checkpoint and not run.checkpoint_path("last").is_file():
             raise GankitError(f"{run.path} holds no checkpoint (checkpoints/last.pt); "
                               "it is not a gankit run, or it stopped before its first checkpoint")
+        run.remove_stale_temporaries()
         return run
+
+    def remove_if_unused(self) -> None:
+        """Delete a run directory that holds nothing but its config (training never started)."""
+        expected = {self.config_path, self.samples_dir, self.checkpoint_dir}
+        try:
+            entries = set(self.path.iterdir())
+            if entries <= expected and not any(self.samples_dir.iterdir()) and not any(self.checkpoint_dir.iterdir()):
+                for p in (self.config_path,):
+                    p.unlink(missing_ok=True)
+                for d in (self.samples_dir, self.checkpoint_dir, self.path):
+                    d.rmdir()
+        except OSError:
+            pass  # best effort: never fail the real error because of the tidying
+
+    def remove_stale_temporaries(self) -> None:
+        """Delete temporary files a killed process left half-written (the real files are intact)."""
+        for folder in (self.path, self.samples_dir, self.checkpoint_dir):
+            for tmp in folder.glob(".*.tmp-*") if folder.is_dir() else ():
+                try:
+                    pid = int(tmp.name.rsplit("-", 1)[1])
+                    os.kill(pid, 0)  # its writer still runs (another process on this run): leave it
+                    if pid != os.getpid():
+                        continue
+                except (ValueError, ProcessLookupError):
+                    pass
+                except PermissionError:
+                    continue
+                try:
+                    tmp.unlink()
+                except OSError:
+                    pass
 
     # -- writing
     def write_text(self, relpath: str, text: str) -> None:
@@ -124,6 +161,22 @@ class RunDir:
                 f.write(json.dumps(record, allow_nan=True) + "\n")
         except OSError as e:
             raise GankitError(f"could not append to {self.stats_path}: {e.strerror or e}") from None
+
+    def truncate_stats(self, step: int) -> None:
+        """Keep only the records up to `step` (on resume or rollback those after it are logged again)."""
+        if not self.stats_path.is_file():
+            return
+        lines = self.stats_path.read_text(encoding="utf-8").splitlines()
+        kept = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill
+            if not isinstance(record, dict) or record.get("step", 0) <= step:
+                kept.append(line)
+        if kept != lines:
+            atomic_write_bytes(self.stats_path, "".join(s + "\n" for s in kept).encode("utf-8"))
 
     def read_stats(self) -> list[dict]:
         if not self.stats_path.is_file():

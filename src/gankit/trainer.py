@@ -27,6 +27,7 @@ from .ema import EMA
 from .errors import GankitError
 from .nets import build_networks, count_parameters
 from .objectives import make_objective
+from .reliability import Diverged, check_weights, config_differences, prepare_rollback, rollback_or_stop
 from .run import RunDir
 
 log = logging.getLogger("gankit")
@@ -91,6 +92,7 @@ class Position:
     epoch: int = 0
     batch: int = 0  # next batch index within `epoch`
     finished: bool = False
+    rollbacks: int = 0  # reloads of the last good checkpoint after a divergence (train.on_nan = rollback)
 
 
 class Callback:
@@ -103,7 +105,8 @@ class Callback:
     def on_train_end(self, trainer: "Trainer") -> None: ...
 
     def on_diverge(self, trainer: "Trainer", record: dict) -> None:
-        """The losses became non-finite; `record` is the last one. Training stops right after."""
+        """The losses became non-finite; `record` is the last one. Training stops right after
+        (or, with train.on_nan = rollback, goes back to the last good checkpoint)."""
 
 
 class Trainer:
@@ -262,6 +265,16 @@ class Trainer:
         return int(min(by_epochs, by_steps))
 
     def fit(self) -> None:
+        """Train to the end. On a NaN/Inf loss or weight: stop with a diagnosis, or, with
+        train.on_nan = rollback, reload the last good state with lower learning rates and go on."""
+        prepare_rollback(self)
+        while True:
+            try:
+                return self._fit()
+            except Diverged as e:
+                rollback_or_stop(self, e)
+
+    def _fit(self) -> None:
         cfg, t = self.cfg, self.cfg.train
         if self.pos.finished or self.pos.step >= self.total_steps:
             raise GankitError(f"this run already finished ({self.pos.step} steps). To train longer, resume with "
@@ -338,10 +351,8 @@ class Trainer:
                 self.run.append_stats(record)
             for cb in self.callbacks:
                 cb.on_diverge(self, record)
-            raise GankitError(
-                f"the losses became non-finite at step {self.pos.step} (D {record['d_loss']}, G {record['g_loss']}): "
-                "training diverged. The last checkpoint is untouched. Lower the learning rates "
-                "(optim.g.lr / optim.d.lr) and resume, or start again.")
+            raise Diverged(f"the losses became non-finite at step {self.pos.step} "
+                           f"(D {record['d_loss']}, G {record['g_loss']})", self.pos.step)
         record.update(self.sample_stats(self.generate(self.diagnostic_noise)))
         if self.run:
             self.run.append_stats(record)
@@ -431,8 +442,15 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.G.load_state_dict(state["g"])
-        self.D.load_state_dict(state["d"])
+        differences = config_differences(state["config"], self.cfg)
+        if differences:
+            raise GankitError("this checkpoint was trained with another network configuration, so it does not "
+                              "fit: " + "; ".join(differences))
+        try:
+            self.G.load_state_dict(state["g"])
+            self.D.load_state_dict(state["d"])
+        except RuntimeError as e:  # shapes or names differ although the configs agree (older gankit)
+            raise GankitError(f"this checkpoint does not fit the networks: {str(e).splitlines()[0]}") from None
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         if self.g_ema is not None:
@@ -446,10 +464,7 @@ class Trainer:
     def save(self) -> None:
         if self.run is None:
             return
-        for name, net in (("G", self.G), ("D", self.D)):
-            if not all(torch.isfinite(p).all() for p in net.parameters()):
-                raise GankitError(f"{name}'s weights became non-finite at step {self.pos.step}; not writing a "
-                                  "checkpoint, so the last good one is kept. Lower the learning rates and resume.")
+        check_weights(self)  # a NaN never reaches a checkpoint
         self.run.save_checkpoint(self.state_dict())
 
     def describe(self) -> str:
@@ -466,17 +481,22 @@ def resume(run: RunDir, data_root=None, overrides: list[str] | None = None, devi
     state = run.load_checkpoint()
     saved = state["config"]
     data = C.apply_overrides(C.from_saved(saved).to_dict(), overrides or [])
-    allowed = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress"}
+    allowed = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress",
+               "train.on_nan", "train.max_rollbacks", "train.rollback_lr_factor"}
     # against the saved config with today's defaults filled in: keys added since it was saved are no change
     before = C.flatten(C.from_saved(saved).to_dict())
     changed = {k for k, v in C.flatten(data).items() if before.get(k) != v} - allowed
     if changed:
-        raise GankitError(f"on resume only {', '.join(sorted(allowed))} may change; not {', '.join(sorted(changed))}")
+        now = C.flatten(data)
+        diff = "; ".join(f"{k}: run {before.get(k)!r}, asked {now[k]!r}" for k in sorted(changed))
+        raise GankitError(f"on resume only {', '.join(sorted(allowed))} may change; not {diff}. "
+                          "Start a new run for a different configuration.")
     if device:
         data["device"] = device
     cfg = C.from_saved(data)
     trainer = Trainer(cfg, run, data_root=data_root, progress=progress, callbacks=callbacks)
     trainer.load_state_dict(state)
+    run.truncate_stats(trainer.pos.step)  # steps logged after the checkpoint are trained, and logged, again
     if trainer.pos.step < trainer.total_steps:
         trainer.pos.finished = False
     if cfg != C.from_saved(saved):

@@ -62,9 +62,13 @@ def run(args) -> int:
         cfg = resolve_config(args)
         run_dir = RunDir.create(cfg.name, args.out)
         run_dir.write_text("config.toml", to_toml(cfg))
-        trainer = Trainer(cfg, run_dir, data_root=args.data_root, progress=not args.quiet,
-                          callbacks=[DiagnosisCallback(Context.from_config(cfg), run_dir),
-                                     EvalCallback(cfg, args.data_root)])
+        try:
+            trainer = Trainer(cfg, run_dir, data_root=args.data_root, progress=not args.quiet,
+                              callbacks=[DiagnosisCallback(Context.from_config(cfg), run_dir),
+                                         EvalCallback(cfg, args.data_root)])
+        except GankitError:  # bad data or settings: leave no empty run directory behind
+            run_dir.remove_if_unused()
+            raise
         log.info("%s", trainer.describe())
         log.info("run directory: %s", run_dir.path)
     trainer.fit()

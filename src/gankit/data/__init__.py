@@ -55,7 +55,8 @@ def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True) -> D
     if cfg.name in IDX_SETS:
         from .idx import load_idx_images
 
-        images, labels = load_idx_images(cfg.name, cfg.root or data_root, cfg.split, download)
+        # data.root comes from a config file: read from it, never download (write) into it
+        images, labels = load_idx_images(cfg.name, cfg.root or data_root, cfg.split, download and not cfg.root)
         if cfg.resolution:
             images = resize_images(images, cfg.resolution)
         return Dataset(cfg.name, images, labels)

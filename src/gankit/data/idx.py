@@ -9,6 +9,7 @@ the four files it expects.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
     if len(raw) < header:
         raise GankitError(f"{name} is truncated (its header is incomplete); delete it and fetch the data set again")
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    count = int(np.prod(dims, dtype=np.int64)) if dims else 0
+    count = math.prod(dims)  # Python ints: a forged header cannot overflow the count
     if len(raw) - header != count * dtype.itemsize:
         raise GankitError(f"{name} is truncated or has trailing bytes: the header announces {dims} values of "
                           f"{dtype.itemsize} byte(s) but {len(raw) - header} bytes follow; "
