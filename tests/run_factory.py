@@ -67,3 +67,26 @@ def trained_run(path: Path, image_root: Path | None = None, steps: int = 3) -> P
     run.write_text("config.toml", to_toml(cfg))
     Trainer(cfg, run, progress=False).fit()
     return run.path
+
+
+def image_folder(path: Path, n: int = 16, seed: int = 0) -> Path:
+    """n random 20x20 RGB PNGs."""
+    from PIL import Image
+
+    path.mkdir(parents=True, exist_ok=True)
+    gen = torch.Generator().manual_seed(seed)
+    for i in range(n):
+        Image.fromarray((torch.rand(20, 20, 3, generator=gen) * 255).to(torch.uint8).numpy()).save(path / f"{i}.png")
+    return path
+
+
+_SHARED: dict[str, Path] = {}
+
+
+def shared_run(tmp_path_factory, kind: str) -> Path:
+    """One tiny trained run per kind ("toy" or "image") for the whole test session; tests only read it."""
+    if kind not in _SHARED:
+        root = tmp_path_factory.mktemp(f"shared-{kind}")
+        images = image_folder(root / "images") if kind == "image" else None
+        _SHARED[kind] = trained_run(root / "run", image_root=images, steps=2)
+    return _SHARED[kind]

@@ -10,7 +10,7 @@ from gankit.cli import main
 from gankit.config import load_preset
 from gankit.errors import GankitError
 from gankit.explore import interpolation, latent_draw, slerp
-from run_factory import trained_run
+from run_factory import shared_run
 
 
 def test_slerp_ends_norms_and_great_circle():
@@ -54,13 +54,7 @@ def test_truncation_bounds_every_entry_and_is_reproducible():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("explore")
-    images = root / "images"
-    images.mkdir()
-    gen = torch.Generator().manual_seed(0)
-    for i in range(16):
-        Image.fromarray((torch.rand(20, 20, 3, generator=gen) * 255).to(torch.uint8).numpy()).save(images / f"{i}.png")
-    return {"toy": trained_run(root / "toy"), "image": trained_run(root / "image", image_root=images, steps=2)}
+    return {kind: shared_run(tmp_path_factory, kind) for kind in ("toy", "image")}
 
 
 @pytest.mark.parametrize("kind", ["toy", "image"])

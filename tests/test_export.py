@@ -6,22 +6,15 @@ import json
 
 import pytest
 import torch
-from PIL import Image
 
 from gankit.cli import main
 from gankit.sampling import load_generator
-from run_factory import trained_run
+from run_factory import shared_run
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("export")
-    (root / "images").mkdir()
-    gen = torch.Generator().manual_seed(2)
-    for i in range(16):
-        Image.fromarray((torch.rand(20, 20, 3, generator=gen) * 255).to(torch.uint8).numpy()).save(
-            root / "images" / f"{i}.png")
-    return trained_run(root / "run", image_root=root / "images", steps=2)
+    return shared_run(tmp_path_factory, "image")
 
 
 def latents(n: int) -> torch.Tensor:

@@ -9,7 +9,7 @@ import pytest
 from gankit.cli import main
 from gankit.report import (TIMELINE_MAX, build_report, diagnosis_table, metric_series, timeline_subset,
                            write_report)
-from run_factory import fake_run, trained_run
+from run_factory import fake_run, shared_run
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_report_command(image_run, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_training_writes_the_report(tmp_path):
-    run = trained_run(tmp_path / "run", steps=2)
+def test_training_writes_the_report(tmp_path_factory):
+    run = shared_run(tmp_path_factory, "toy")
     page = (run / "report.html").read_text(encoding="utf-8")
     assert "ring-2d" in page and page.count("<img") >= 3

@@ -10,23 +10,16 @@ import urllib.request
 
 import pytest
 import torch
-from PIL import Image
 
 from chromium import Chromium
 from gankit.serve import make_server
-from run_factory import trained_run
+from run_factory import shared_run
 from test_report_browser import shots_dir
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("serve")
-    images = root / "images"
-    images.mkdir()
-    gen = torch.Generator().manual_seed(1)
-    for i in range(16):
-        Image.fromarray((torch.rand(20, 20, 3, generator=gen) * 255).to(torch.uint8).numpy()).save(images / f"{i}.png")
-    return {"image": trained_run(root / "image", image_root=images, steps=2), "toy": trained_run(root / "toy", steps=2)}
+    return {kind: shared_run(tmp_path_factory, kind) for kind in ("toy", "image")}
 
 
 def serving(run):
