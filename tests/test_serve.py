@@ -75,11 +75,11 @@ def test_page_end_to_end_in_chromium(runs, tmp_path):
             page = browser.open(base + "/")
             page.wait_for("document.body.dataset.version === '1'")
             first = tile_sources(page)
-            assert len(first) == 24
+            assert len(first) == 32
             page.click("#new")  # new samples: every picture changes
             page.wait_for("document.body.dataset.version === '2'")
             second = tile_sources(page)
-            assert len(second) == 24 and all(a != b for a, b in zip(first, second))
+            assert len(second) == 32 and all(a != b for a, b in zip(first, second))
             page.click(".tile[data-index='0']")  # fix A, then vary it
             assert page.evaluate("document.querySelector('.tile.a .tag').textContent") == "A"
             page.click("#vary")

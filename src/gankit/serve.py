@@ -224,7 +224,8 @@ input[type=number] { width:70px; font:inherit; padding:4px; }
 label { color:var(--muted); font-size:14px; }
 #status { margin:12px 2px; color:var(--muted); min-height:1.5em; }
 #status.error { color:#b3261e; }
-#tiles { display:grid; grid-template-columns:repeat(auto-fill, minmax(104px, 1fr)); gap:10px; }
+#tiles { display:grid; grid-template-columns:repeat(8, minmax(0, 1fr)); gap:10px; }
+@media (max-width: 700px) { #tiles { grid-template-columns:repeat(4, minmax(0, 1fr)); } }
 #tiles.toy { grid-template-columns:1fr; max-width:560px; }
 .tile { position:relative; background:#fff; border:2px solid var(--line); border-radius:6px; padding:3px; cursor:pointer; }
 .tile img { width:100%; display:block; image-rendering:pixelated; }
@@ -306,7 +307,7 @@ async function run(route, body, note) {
 function newSamples() {
   seed += 1;
   const truncation = $("trunc-on").checked ? Number($("trunc").value) : null;
-  const n = info.image ? 24 : 1000;
+  const n = info.image ? 32 : 1000;
   run("/api/random", {n, seed, truncation},
       info.image ? `Seed ${seed}. Click a sample to fix it as A (and another as B), then vary A or interpolate A → B.`
                  : `Seed ${seed}: ${n} samples over the target density.`);
@@ -314,7 +315,7 @@ function newSamples() {
 
 $("new").addEventListener("click", newSamples);
 $("vary").addEventListener("click", () => { seed += 1;
-  run("/api/vary", {z: latents[pickA], n: 23, strength: Number($("strength").value), seed},
+  run("/api/vary", {z: latents[pickA], n: 31, strength: Number($("strength").value), seed},
       "First: A, fixed. The others: A plus noise of strength " + $("strength").value + "."); });
 $("interp").addEventListener("click", () => run("/api/interpolate",
   {a: latents[pickA], b: latents[pickB], steps: Number($("steps").value)},
