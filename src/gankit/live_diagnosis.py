@@ -37,11 +37,14 @@ class DiagnosisCallback(Callback):
         self.diagnoser = Diagnoser(ctx)
         self.run = run
         self.verbose = verbose
+        self.detected: dict[str, int] = {}  # kind -> the step at which it was first announced
         for rec in history or []:  # a resumed run: earlier records count, silently
             self.diagnoser.update(rec)
 
     def on_log(self, trainer, record: dict) -> None:
         for change, finding in self.diagnoser.update(record):
+            if change == "start":
+                self.detected.setdefault(finding.kind, record["step"])
             if self.verbose:
                 if change == "start":
                     ev = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
@@ -65,3 +68,19 @@ class DiagnosisCallback(Callback):
 
     def findings(self) -> list[Finding]:
         return self.diagnoser.result()
+
+
+def train_and_diagnose(cfg, data_root=None, verbose: bool = False) -> DiagnosisCallback:
+    """Train `cfg` without a run directory and return the diagnosis callback (findings, detection
+    steps). A run that diverges to NaN ends early; its diagnosis is still returned."""
+    from .errors import GankitError
+    from .trainer import Trainer
+
+    callback = DiagnosisCallback(Context.from_config(cfg), verbose=verbose)
+    trainer = Trainer(cfg, None, data_root=data_root, progress=False, callbacks=[callback])
+    try:
+        trainer.fit()
+    except GankitError:
+        if "divergence" not in callback.detected:
+            raise
+    return callback

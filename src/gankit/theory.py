@@ -52,7 +52,7 @@ def kde(samples: np.ndarray, x: np.ndarray, bandwidth: float | None = None) -> n
 def optimal_d(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
     """D*(x) = p_data / (p_data + p_g); 1/2 where both densities vanish (any value is optimal there)."""
     total = p_data + p_g
-    return np.where(total > 0, p_data / np.maximum(total, _TINY), 0.5)
+    return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
 
 
 def _xlogy(p: np.ndarray, y: np.ndarray) -> np.ndarray:
