@@ -47,6 +47,9 @@ def test_d_overpowering_starts_at_the_first_record_of_the_streak():
 
 def test_fewer_than_persist_records_raise_nothing():
     assert kinds(diagnose(records((6, {}), (PERSIST - 1, D_WINS), (10, {})))) == ["healthy"]
+    pending = diagnose(records((6, {}), (PERSIST - 1, D_WINS)))  # ... but the run ends on them
+    assert kinds(pending) == ["healthy"] and pending[0].evidence["pending"] == "d_overpowering"
+    assert "not yet" in pending[0].message
 
 
 def test_a_finding_is_announced_once_and_cleared_once():

@@ -322,8 +322,15 @@ class Diagnoser:
         r = self.last
         ev = {k: r[k] for k in ("d_loss", "g_loss", "d_real", "d_fake", "d_acc", "diversity", "modes_covered")
               if k in r}
-        return [Finding("healthy", self.first_step, self.last_step, ev,
-                        "no imbalance found: neither side ran away from the other, losses finite, samples diverse")]
+        message = "no imbalance found: neither side ran away from the other, losses finite, samples diverse"
+        pending = [k for k, tr in self.tracks.items() if tr.streak]
+        if pending:  # a rule holds in the last logs, but not yet PERSIST of them
+            ev["pending"] = ", ".join(pending)
+            message += (f"; but in the last logs, not yet {PERSIST} in a row: {', '.join(pending)} "
+                        "(train longer or log more often to confirm)")
+        elif self.hist.n < PERSIST:
+            message += f"; only {self.hist.n} log(s), too few to be sure (a finding needs {PERSIST})"
+        return [Finding("healthy", self.first_step, self.last_step, ev, message)]
 
 
 def diagnose(records: list[dict], ctx: Context | None = None) -> list[Finding]:
