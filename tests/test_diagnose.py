@@ -66,6 +66,14 @@ def test_g_overpowering():
     assert any("D capacity" in r for r in f[0].remedies)
 
 
+def test_an_undecided_d_while_g_is_off_the_data_is_g_overpowering():
+    stuck = dict(d_real=0.49, d_fake=0.5, d_acc=0.5, diversity=0.9, on_modes=0.0, modes_covered=0, modes_total=8)
+    f = diagnose(records((WARMUP, {}), (4, stuck)))
+    assert kinds(f) == ["g_overpowering"] and f[0].evidence["on_modes"] == 0.0
+    converged = dict(stuck, on_modes=0.97, modes_covered=8)
+    assert kinds(diagnose(records((WARMUP, {}), (6, converged)))) == ["healthy"]
+
+
 def test_equilibrium_is_not_g_overpowering():
     assert kinds(diagnose(records((10, dict(d_real=0.5, d_fake=0.5, d_acc=0.5, d_loss=1.386, g_loss=0.693))))) == [
         "healthy"]

@@ -18,7 +18,9 @@ are D's raw outputs, rescaled so the fake label is 0 and the real label is 1):
 - g_overpowering: D rates G's samples as more real than the data, D(G(z)) - D(x) >= 0.10: D is
   fooled, not merely undecided, so it gives G no useful signal. At the equilibrium both scores
   are 1/2 and the gap is 0, so a converged run does not trigger it; healthy runs keep D(x) above
-  D(G(z)) throughout.
+  D(G(z)) throughout. Also, for toy mixtures (where we know where the data lie), after WARMUP logs:
+  D undecided (|D(x) - D(G(z))| <= 0.05) while <= 20 % of G's samples lie near a mode - D has
+  stopped judging, not G won the game (at the equilibrium nearly all samples are near modes).
 - vanishing_g_gradients: D rejects G's samples (D(G(z)) <= 0.05) and G's gradient norm is below
   2 % of its largest value so far (or below 1e-3; dips to 10-20 % happen in runs that still learn): the minimax G loss log(1 - D(G(z))) is flat
   there (seed S2), so G stops moving.
@@ -199,11 +201,15 @@ def _g_overpowering(rec, hist, ctx):
     if not ctx.probabilistic:
         return None
     real, fake = _scores(rec, ctx)
+    ev = {k: rec[k] for k in ("d_real", "d_fake", "d_acc", "d_loss", "g_loss") if k in rec}
     if fake - real >= 0.10:
-        return ({"d_real": rec["d_real"], "d_fake": rec["d_fake"], "d_acc": rec["d_acc"], "d_loss": rec["d_loss"],
-                 "g_loss": rec["g_loss"]},
-                "G learns too fast: D rates generated samples as more real than the data, G's loss falls while "
-                "D's climbs; D gives no useful signal, so the samples may look plausible with odd details")
+        return (ev, "G learns too fast: D rates generated samples as more real than the data, G's loss falls while "
+                    "D's climbs; D gives no useful signal, so the samples may look plausible with odd details")
+    on_modes = rec.get("on_modes")
+    if hist.n > WARMUP and abs(fake - real) <= 0.05 and _finite(on_modes) and on_modes <= 0.2:
+        ev["on_modes"] = on_modes
+        return (ev, "G outran D: D cannot tell generated samples from the data although they lie off the data "
+                    f"(only {on_modes:.0%} near a mode), so D gives G no useful signal")
     return None
 
 
