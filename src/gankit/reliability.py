@@ -8,10 +8,13 @@ that do not fit the current configuration.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
+import random
 
+import numpy as np
 import torch
 
 from . import config as C
@@ -150,3 +153,17 @@ def config_differences(saved: dict, cfg: C.Config, keys=None) -> list[str]:
         if before.get(k) != now[k]:
             out.append(f"{k}: checkpoint {before.get(k)!r}, now {now[k]!r}")
     return out
+
+
+@contextlib.contextmanager
+def preserved_rng():
+    """Run a block (logging, metrics, plug-ins) without moving any random stream training uses, so a
+    run's weights do not depend on what is measured along the way, and a resumed run matches."""
+    py, np_state = random.getstate(), np.random.get_state()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            random.setstate(py)
+            np.random.set_state(np_state)

@@ -27,7 +27,7 @@ from .ema import EMA
 from .errors import GankitError
 from .nets import build_networks, count_parameters
 from .objectives import make_objective
-from .reliability import Diverged, check_weights, config_differences, prepare_rollback, rollback_or_stop
+from .reliability import Diverged, check_weights, preserved_rng, config_differences, prepare_rollback, rollback_or_stop
 from .run import RunDir
 
 log = logging.getLogger("gankit")
@@ -303,7 +303,8 @@ class Trainer:
                     if self.pos.step % t.log_every == 0 or self.pos.step == self.total_steps:
                         now = time.perf_counter()
                         rate = seen * t.batch_size / max(now - last_time, 1e-9)
-                        self._log(rate, now - started, bar)
+                        with preserved_rng():  # what logging draws must not change training
+                            self._log(rate, now - started, bar)
                         last_time, seen = now, 0
                     if t.checkpoint_every and self.pos.step % t.checkpoint_every == 0:
                         self.save()
@@ -321,7 +322,8 @@ class Trainer:
                     self._epoch_end(epoch + 1, save=self.pos.step < self.total_steps)
             self.pos.finished = True
             self.save()
-            self._finish()
+            with preserved_rng():
+                self._finish()
         finally:
             if bar is not None:
                 bar.close()
@@ -368,8 +370,9 @@ class Trainer:
             self.save_samples(epoch)
             if save:  # the last epoch's checkpoint is written once, by fit(), marked finished
                 self.save()
-        for cb in self.callbacks:
-            cb.on_epoch_end(self, epoch)
+        with preserved_rng():  # metrics and plug-ins may draw noise: training must not see it
+            for cb in self.callbacks:
+                cb.on_epoch_end(self, epoch)
 
     def _finish(self) -> None:
         if self.run:
