@@ -306,7 +306,8 @@ h3 { margin:16px 0 8px; font-size:15px; color:var(--muted); }
 .card .k { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
 .plots { display:flex; flex-wrap:wrap; gap:16px; align-items:flex-start; justify-content:space-around; }
 .plots img { max-width:100%; height:auto; }
-img.final { width:min(100%, 400px); height:auto; image-rendering:pixelated; border:1px solid var(--line); }
+img.final { width:min(100%, 440px); height:auto; image-rendering:pixelated; border:1px solid var(--line); }
+figure { margin:0; }
 .timeline { display:grid; grid-template-columns:repeat(auto-fill, minmax(210px, 1fr)); gap:12px; }
 .timeline figure { margin:0; text-align:center; }
 .timeline img { width:100%; height:auto; image-rendering:pixelated; border:1px solid var(--line); }
@@ -353,20 +354,21 @@ def build_report(run_path) -> str:
     else:
         final = '<p class="empty">No sample grid yet (samples/ is written at the end of every epoch).</p>'
     sections.append(_section("summary", "Summary", summary_cards(stats, cfg)))
-    sections.append(_section("final", "Final samples" if not is_toy else "Final samples against the target",
-                             f"<figure>{final}</figure>"))
-
     figs = training_plots(stats)
-    if figs:
-        body = '<div class="plots">' + "".join(
-            _img(figs[k], alt) for k, alt in (("losses", "D and G losses; D(x) and D(G(z))"),
-                                               ("grads", "gradient norms and throughput"))
-            if k in figs) + "</div>"
+    # what the generator makes next to how the two networks fared: the page's first screen
+    losses = _img(figs["losses"], "D and G losses; D(x) and D(G(z))") if "losses" in figs else ""
+    sections.append(_section("final", "Final samples against the target, and losses" if is_toy
+                             else "Final samples and losses",
+                             f'<div class="plots"><figure>{final}</figure>{losses}</div>'))
+
+    if "grads" in figs or "extra" in figs:
+        body = '<div class="plots">' + (_img(figs["grads"], "gradient norms and throughput") if "grads" in figs
+                                        else "") + "</div>"
         if "extra" in figs:
             body += "<h3>Further statistics</h3><div class='plots'>" + _img(figs["extra"], "further statistics") + "</div>"
     else:
         body = '<p class="empty">No training statistics yet (stats.jsonl is written every train.log_every steps).</p>'
-    sections.append(_section("curves", "Training curves", body))
+    sections.append(_section("curves", "Gradients, throughput and further statistics", body))
 
     if series:
         # min and max rather than "best": whether lower or higher is better depends on the metric
@@ -398,7 +400,7 @@ def build_report(run_path) -> str:
     sections.append(_section("config", "Config", f"<pre>{html.escape(config_text) or 'config.toml is missing'}</pre>"))
 
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
-        ("summary", "Summary"), ("final", "Final samples"), ("curves", "Curves"), ("metrics", "Metrics"),
+        ("summary", "Summary"), ("final", "Samples and losses"), ("curves", "Gradients"), ("metrics", "Metrics"),
         ("diagnosis", "Diagnosis"), ("timeline", "Timeline"), ("config", "Config")))
     desc = html.escape(cfg.get("description", ""))
     from . import __version__
