@@ -76,4 +76,6 @@ def run(args) -> int:
     summary = ", ".join(f"{k} {last[k]:.4g}" for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last)
     log.info("finished %d steps: %s", trainer.pos.step, summary)
     log.info("samples in %s, losses in %s", run_dir.samples_dir, run_dir.path / "losses.png")
+    if (run_dir.path / "report.html").is_file():
+        log.info("report: file://%s", (run_dir.path / "report.html").resolve())
     return 0
