@@ -58,7 +58,10 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
         raise GankitError(f"{name} is truncated or has trailing bytes: the header announces {dims} values of "
                           f"{dtype.itemsize} byte(s) but {len(raw) - header} bytes follow; "
                           "delete it and fetch the data set again")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    try:
+        return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    except ValueError:  # e.g. a zero-sized shape whose other sides exceed what numpy can address
+        raise GankitError(f"{name} announces an impossible shape {dims}; delete it and fetch the data set again") from None
 
 
 def _try_download(name: str, folder: Path) -> bool:
