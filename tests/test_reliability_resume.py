@@ -22,6 +22,16 @@ RING = ["train.steps=200", "train.log_every=50", "train.checkpoint_every=15", "m
         "train.batch_size=64", "data.size=8192", "train.sample_grid=100"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One thread here and in the subprocesses: the same arithmetic in both, and no thread contention
+    on a busy machine (tiny networks gain nothing from more)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _sets(overrides):
     return [a for o in overrides for a in ("--set", o)]
 
