@@ -94,12 +94,13 @@ def test_sigkill_at_a_random_step_then_resume_is_bitwise_identical(tmp_path, ref
     assert steps == sorted(set(steps)) and steps[-1] == 200
 
 
-def test_sigint_checkpoints_prints_the_resume_hint_and_resumes_identically(tmp_path, reference, capsys):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_checkpoints_prints_the_resume_hint_and_resumes_identically(tmp_path, reference, capsys, sig):
     out = tmp_path / "run"
     proc = _start(out)
     _wait_for_checkpoint(proc, out)
     assert proc.poll() is None
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2, err
     assert "Traceback" not in err
