@@ -240,3 +240,19 @@ def test_a_configs_data_root_is_never_written_to(tmp_path, monkeypatch):
     with pytest.raises(GankitError, match="Expected these four files"):
         load_dataset(cfg.data)
     assert calls == [] and not (tmp_path / "ro").exists()
+
+
+def test_stats_write_failure_is_clear(tmp_path, monkeypatch):
+    run = trained_run(tmp_path)
+    real_open = open
+
+    def no_space_for_stats(path, mode="r", *a, **k):
+        if "a" in mode and str(path).endswith("stats.jsonl"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(path, mode, *a, **k)
+
+    monkeypatch.setattr("builtins.open", no_space_for_stats)
+    with pytest.raises(GankitError, match="could not append to .*stats.jsonl: No space left"):
+        run.append_stats({"step": 11})
+    monkeypatch.undo()
+    assert [r["step"] for r in run.read_stats() if "d_loss" in r] == [5, 10]
