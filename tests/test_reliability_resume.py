@@ -17,9 +17,13 @@ import torch
 from gankit.cli import main
 from gankit.run import RunDir, load_checkpoint_file
 
-# small and quick: ~1 epoch boundary crossed, checkpoints at a period that does not divide the epoch
-RING = ["train.steps=200", "train.log_every=50", "train.checkpoint_every=15", "model.hidden=32",
-        "train.batch_size=64", "data.size=8192", "train.sample_grid=100"]
+# small and quick: 128 batches an epoch, checkpoints at a period that does not divide it. The
+# interrupted run is started with no end in sight (so it is still running when the signal comes, however
+# fast the machine); it is then resumed to END steps (at least one epoch boundary after the kill),
+# and compared with a run of END steps left alone.
+RING = ["train.log_every=50", "train.checkpoint_every=15", "model.hidden=32", "train.batch_size=64",
+        "data.size=8192", "train.sample_grid=100", "train.epochs=100000"]
+ENDLESS = ["train.steps=10000000"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -52,15 +56,26 @@ def max_weight_difference(a: Path, b: Path) -> float:
     return worst
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("ref") / "run"
-    assert main(["train", "ring-2d", "--quiet", "--out", str(out)] + _sets(RING)) == 0
-    return out
+_references: dict[int, Path] = {}
+
+
+def reference(tmp_path_factory, steps: int) -> Path:
+    """The same run, uninterrupted, to `steps` (in this process, cached per length)."""
+    if steps not in _references:
+        out = tmp_path_factory.mktemp("ref") / "run"
+        assert main(["train", "ring-2d", "--quiet", "--out", str(out)] + _sets(RING + [f"train.steps={steps}"])) == 0
+        _references[steps] = out
+    return _references[steps]
+
+
+def resume_to_the_end(out: Path, killed_at: int) -> int:
+    end = max(200, killed_at + 140)  # past at least one epoch boundary after the kill
+    assert main(["train", "--resume", str(out), "--quiet", "--set", f"train.steps={end}"]) == 0
+    return end
 
 
 def _start(out: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gankit", "train", "ring-2d", "--quiet", "--out", str(out)] + _sets(RING)
+    cmd = [sys.executable, "-m", "gankit", "train", "ring-2d", "--quiet", "--out", str(out)] + _sets(RING + ENDLESS)
     return subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -75,30 +90,31 @@ def _wait_for_checkpoint(proc: subprocess.Popen, out: Path, timeout: float = 120
         time.sleep(0.01)
 
 
-def test_sigkill_at_a_random_step_then_resume_is_bitwise_identical(tmp_path, reference, capsys):
+def test_sigkill_at_a_random_step_then_resume_is_bitwise_identical(tmp_path, tmp_path_factory, capsys):
     out = tmp_path / "run"
     proc = _start(out)
     _wait_for_checkpoint(proc, out)
-    time.sleep(random.uniform(0.0, 0.4))  # a random moment: mid-step, mid-checkpoint, between logs
+    time.sleep(random.uniform(0.0, 1.0))  # a random moment: mid-step, mid-checkpoint, between logs
     assert proc.poll() is None, "the run finished before it could be killed; make it longer"
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     killed_at = load_checkpoint_file(out / "checkpoints" / "last.pt")["position"]["step"]
-    assert 0 < killed_at < 200
-    assert main(["train", "--resume", str(out), "--quiet"]) == 0
+    assert killed_at > 0
+    end = resume_to_the_end(out, killed_at)
     assert "Traceback" not in capsys.readouterr().err
-    difference = max_weight_difference(reference / "checkpoints" / "last.pt", out / "checkpoints" / "last.pt")
+    ref = reference(tmp_path_factory, end)
+    difference = max_weight_difference(ref / "checkpoints" / "last.pt", out / "checkpoints" / "last.pt")
     with capsys.disabled():  # shown with pytest -s
         print(f"\nSIGKILL: last checkpoint at step {killed_at}; max |weight difference| after resume: {difference}")
     assert difference == 0.0
     # no temporary file survives, and the statistics hold each step once
     assert not list(out.rglob(".*.tmp-*"))
     steps = [r["step"] for r in RunDir(out).read_stats() if "d_loss" in r]
-    assert steps == sorted(set(steps)) and steps[-1] == 200
+    assert steps == sorted(set(steps)) and steps[-1] == end
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_sigint_checkpoints_prints_the_resume_hint_and_resumes_identically(tmp_path, reference, capsys, sig):
+def test_sigint_checkpoints_prints_the_resume_hint_and_resumes_identically(tmp_path, tmp_path_factory, capsys, sig):
     out = tmp_path / "run"
     proc = _start(out)
     _wait_for_checkpoint(proc, out)
@@ -110,9 +126,10 @@ def test_sigint_checkpoints_prints_the_resume_hint_and_resumes_identically(tmp_p
     assert "interrupted at step" in err and f"gankit train --resume {out}" in err
     state = load_checkpoint_file(out / "checkpoints" / "last.pt")
     assert not state["position"]["finished"]
-    assert main(["train", "--resume", str(out), "--quiet"]) == 0
+    end = resume_to_the_end(out, state["position"]["step"])
     capsys.readouterr()
-    assert max_weight_difference(reference / "checkpoints" / "last.pt", out / "checkpoints" / "last.pt") == 0.0
+    ref = reference(tmp_path_factory, end)
+    assert max_weight_difference(ref / "checkpoints" / "last.pt", out / "checkpoints" / "last.pt") == 0.0
 
 
 def test_second_ctrl_c_stops_at_once_and_leaves_files_intact(tmp_path):
