@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        print("gankit: stopped at once (second Ctrl-C); files already written are intact", file=sys.stderr)
+        # a Ctrl-C outside training, or the second one during it
+        print("gankit: stopped at once (Ctrl-C); files already written are intact. A run with a checkpoint "
+              "continues with: gankit train --resume RUN", file=sys.stderr)
         return 130
     except Exception:
         traceback.print_exc()
