@@ -256,3 +256,12 @@ def test_stats_write_failure_is_clear(tmp_path, monkeypatch):
         run.append_stats({"step": 11})
     monkeypatch.undo()
     assert [r["step"] for r in run.read_stats() if "d_loss" in r] == [5, 10]
+
+
+def test_a_checkpoint_holds_everything_a_resume_needs(tmp_path):
+    state = trained_run(tmp_path).load_checkpoint()
+    assert {"config", "position", "g", "d", "opt_g", "opt_d", "fixed_noise", "rng"} <= state.keys()
+    assert {"step", "epoch", "batch", "finished", "rollbacks"} <= state["position"].keys()
+    assert {"python", "numpy", "torch", "cuda"} <= state["rng"].keys()
+    assert state["opt_g"]["state"] and state["opt_d"]["state"]  # Adam moments, not just settings
+    assert state["config"]["train"]["steps"] == 10
