@@ -102,6 +102,8 @@ class TrainConfig:
     on_nan: str = "stop"  # stop | rollback: what to do when a loss or weight becomes NaN/Inf
     max_rollbacks: int = 3  # rollback: at most this many reloads of the last good checkpoint
     rollback_lr_factor: float = 0.5  # rollback: both learning rates are multiplied by this each time
+    sync_bn: bool = False  # several GPUs: batch norm over the global batch (SyncBatchNorm; CUDA only)
+    dist_timeout: float = 1800.0  # several processes: seconds a collective waits for a lost rank before failing
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,8 @@ def validate(cfg: Config) -> Config:
         raise GankitError("train.epochs and train.steps are both 0: set one of them to say how long to train")
     if not 0 <= cfg.seed < 2**32:
         raise GankitError(f"seed must be in [0, 2**32) (got {cfg.seed})")
+    if not (cfg.train.dist_timeout > 0 and math.isfinite(cfg.train.dist_timeout)):
+        raise GankitError(f"train.dist_timeout must be a positive number of seconds (got {cfg.train.dist_timeout})")
     if cfg.train.max_rollbacks < 0:
         raise GankitError(f"train.max_rollbacks must be 0 or more (got {cfg.train.max_rollbacks})")
     if not 0 < cfg.train.rollback_lr_factor < 1:

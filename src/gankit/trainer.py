@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from . import config as C
+from . import distributed
 from .data import DeviceLoader, load_dataset
 from .ema import EMA
 from .errors import GankitError
@@ -112,6 +113,9 @@ class Callback:
 class Trainer:
     def __init__(self, cfg: C.Config, run: RunDir | None = None, data_root=None, progress: bool = True,
                  callbacks: list[Callback] | None = None):
+        self.dist = distributed.current()
+        if not self.dist.is_main:  # rank 0 alone writes the run directory, reports and logs progress
+            run, progress, callbacks = None, False, []
         self.cfg = cfg
         self.run = run
         self.progress = progress
@@ -120,6 +124,8 @@ class Trainer:
 
         self.callbacks += standard_callbacks(cfg, run, progress)
         self.device = resolve_device(cfg.device)
+        if self.dist.enabled and self.device.type == "cuda":  # one GPU per process
+            self.device = torch.device("cuda", self.dist.local_rank)
         seed_everything(cfg.seed)
         self.dataset = load_dataset(cfg.data, data_root, seed=cfg.seed)
         self.G, self.D = build_networks(cfg.model, self.dataset.sample_shape)
@@ -133,10 +139,13 @@ class Trainer:
         # EMA of G's weights: samples and metrics come from it when train.ema > 0
         self.g_ema = EMA(self.G, cfg.train.ema) if cfg.train.ema > 0 else None
         self.objective = make_objective(cfg.loss)
-        self.loader = DeviceLoader(self.dataset, cfg.train.batch_size, cfg.seed, self.device, cfg.data.flip)
+        self.loader = DeviceLoader(self.dataset, cfg.train.batch_size, cfg.seed, self.device, cfg.data.flip,
+                                   self.dist.rank, self.dist.world)
+        self._wrap_distributed()
         group = cfg.model.d_group
-        if group > 1 and cfg.train.batch_size % group:
-            raise GankitError(f"train.batch_size ({cfg.train.batch_size}) must be a multiple of model.d_group ({group})")
+        if group > 1 and self.loader.local_batch % group:
+            raise GankitError(f"train.batch_size ({cfg.train.batch_size}, {self.loader.local_batch} per process) "
+                              f"must be a multiple of model.d_group ({group})")
         if len(self.loader) < cfg.train.d_steps:
             raise GankitError(f"an epoch has {len(self.loader)} batches, fewer than train.d_steps = {cfg.train.d_steps}")
         if len(self.loader) < cfg.train.d_steps_start:
@@ -156,6 +165,24 @@ class Trainer:
         self._stat_counts = {"d": 0, "g": 0}
         self._stop_requested = False
 
+    def _wrap_distributed(self) -> None:
+        """DDP wrappers for the training forwards only (self._g_train, self._d_train). Generation,
+        metrics, EMA and checkpoints use the plain self.G / self.D, so nothing rank 0 runs alone
+        waits on a collective, and checkpoints hold unwrapped state dicts."""
+        t = self.cfg.train
+        if self.dist.enabled:
+            if t.on_nan == "rollback":
+                raise GankitError("train.on_nan = rollback is not supported with several processes yet; "
+                                  "use train.on_nan = stop and resume from the last checkpoint")
+            if t.sync_bn:
+                if self.device.type != "cuda":
+                    raise GankitError("train.sync_bn needs CUDA (PyTorch's SyncBatchNorm does not run on the CPU); "
+                                      "drop --set train.sync_bn=true or train on GPUs")
+                convert = torch.nn.SyncBatchNorm.convert_sync_batchnorm  # keeps the same Parameter objects
+                self.G, self.D = convert(self.G), convert(self.D)
+        self._g_train = distributed.wrap(self.G, self.device)
+        self._d_train = distributed.wrap(self.D, self.device)
+
     # ------------------------------------------------------------------ sampling
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Latent vectors: N(0, I) or, for seed S1, uniform [0, 1). Drawn on the CPU with `generator`
@@ -167,6 +194,14 @@ class Trainer:
         else:
             z = torch.randn(shape, generator=generator, device=dev)
         return z.to(self.device)
+
+    def batch_noise(self, n: int) -> torch.Tensor:
+        """Latent vectors for this process's `n` samples of a training batch. With several
+        processes every rank draws the whole global batch's noise and keeps its slice, so the RNG
+        streams stay equal on all ranks, and equal to a single process's."""
+        if not self.dist.enabled:
+            return self.noise(n)
+        return self.noise(n * self.dist.world)[distributed.shard(n * self.dist.world)]
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, ema: bool = True) -> torch.Tensor:
@@ -189,7 +224,7 @@ class Trainer:
 
     def d_step(self, real: torch.Tensor, fake: torch.Tensor) -> None:
         obj = self.objective
-        real_out, fake_out = self.D(real), self.D(fake)
+        real_out, fake_out = self._d_train(real), self._d_train(fake)  # DDP all-reduces D's grads in backward
         loss = obj.d_loss(real_out, fake_out)
         penalty = obj.penalty(self.D, real, fake)
         if penalty is not None:
@@ -224,17 +259,19 @@ class Trainer:
         as the seeds' loops do."""
         n = reals[0].shape[0]
         if self.cfg.train.order == "g-first":
-            fake = self.G(self.noise(n))
+            fake = self._g_train(self.batch_noise(n))
             self.g_step(fake)
             self.d_step(reals[0], fake.detach())
             for real in reals[1:]:
-                self.d_step(real, self.G(self.noise(n)).detach())
+                with torch.no_grad():  # no backward through G here: no DDP forward either
+                    fake = self.G(self.batch_noise(n))
+                self.d_step(real, fake)
         else:
             for real in reals[:-1]:
                 with torch.no_grad():
-                    fake = self.G(self.noise(n))
+                    fake = self.G(self.batch_noise(n))
                 self.d_step(real, fake)
-            fake = self.G(self.noise(n))
+            fake = self._g_train(self.batch_noise(n))
             self.d_step(reals[-1], fake.detach())
             self.g_step(fake)
 
@@ -270,7 +307,8 @@ class Trainer:
         prepare_rollback(self)
         while True:
             try:
-                return self._fit()
+                with distributed.lost_peers_are_errors(str(self.run.path) if self.run else "RUN"):
+                    return self._fit()
             except Diverged as e:
                 rollback_or_stop(self, e)
 
@@ -298,6 +336,9 @@ class Trainer:
                     seen += len(group)
                     self.pos.step += 1
                     group = []
+                    if self.dist.enabled:  # all ranks stop at the same step, whichever saw the Ctrl-C
+                        distributed.maybe_die_for_test(self.pos.step)
+                        self._stop_requested = distributed.any_rank(self._stop_requested, self.device)
                     if bar is not None:
                         bar.update(1)
                     if self.pos.step % t.log_every == 0 or self.pos.step == self.total_steps:
@@ -332,6 +373,11 @@ class Trainer:
     def _log(self, rate: float, elapsed: float, bar) -> None:
         counts = self._stat_counts
         tensors = [self._stats[k] for k in STAT_KEYS] + [self._lo[k] for k in SPREAD_KEYS] + [self._hi[k] for k in SPREAD_KEYS]
+        if self.dist.enabled:  # every rank's statistics: mean of the sums, min and max of the spreads
+            n, m = len(STAT_KEYS), len(SPREAD_KEYS)
+            tensors = [*distributed.all_reduce(torch.stack(tensors[:n]), "mean"),
+                       *distributed.all_reduce(torch.stack(tensors[n:n + m]), "min"),
+                       *distributed.all_reduce(torch.stack(tensors[n + m:]), "max")]
         values = torch.stack(tensors).tolist()  # the one host sync
         record = {"step": self.pos.step, "epoch": self.pos.epoch}
         for k, v in zip(STAT_KEYS, values):
@@ -474,7 +520,15 @@ class Trainer:
         g, d = count_parameters(self.G), count_parameters(self.D)
         return (f"{self.cfg.name}: {len(self.dataset):,} samples of shape {self.dataset.sample_shape}, "
                 f"G {g:,} parameters, D {d:,} parameters, device {self.device}, "
-                f"{self.total_steps:,} steps of batch {self.cfg.train.batch_size}")
+                f"{self.total_steps:,} steps of batch {self.cfg.train.batch_size}" + self._describe_processes())
+
+    def _describe_processes(self) -> str:
+        if not self.dist.enabled:
+            return ""
+        lr_g, lr_d = self.opt_g.param_groups[0]["lr"], self.opt_d.param_groups[0]["lr"]
+        return (f" (global batch {self.cfg.train.batch_size} = {self.dist.world} processes x "
+                f"{self.loader.local_batch}; learning rates G {lr_g:g}, D {lr_d:g}, applied to the "
+                f"gradients averaged over the global batch)")
 
 
 def resume(run: RunDir, data_root=None, overrides: list[str] | None = None, device: str | None = None,
@@ -485,7 +539,7 @@ def resume(run: RunDir, data_root=None, overrides: list[str] | None = None, devi
     saved = state["config"]
     data = C.apply_overrides(C.from_saved(saved).to_dict(), overrides or [])
     allowed = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress",
-               "train.on_nan", "train.max_rollbacks", "train.rollback_lr_factor"}
+               "train.on_nan", "train.max_rollbacks", "train.rollback_lr_factor", "train.dist_timeout"}
     # against the saved config with today's defaults filled in: keys added since it was saved are no change
     before = C.flatten(C.from_saved(saved).to_dict())
     changed = {k for k, v in C.flatten(data).items() if before.get(k) != v} - allowed
@@ -499,9 +553,11 @@ def resume(run: RunDir, data_root=None, overrides: list[str] | None = None, devi
     cfg = C.from_saved(data)
     trainer = Trainer(cfg, run, data_root=data_root, progress=progress, callbacks=callbacks)
     trainer.load_state_dict(state)
-    run.truncate_stats(trainer.pos.step)  # steps logged after the checkpoint are trained, and logged, again
     if trainer.pos.step < trainer.total_steps:
         trainer.pos.finished = False
+    if not distributed.is_main():  # the other ranks only read the run
+        return trainer
+    run.truncate_stats(trainer.pos.step)  # steps logged after the checkpoint are trained, and logged, again
     if cfg != C.from_saved(saved):
         run.write_text("config.toml", C.to_toml(cfg))
     return trainer

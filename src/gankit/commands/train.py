@@ -21,6 +21,9 @@ def add_parser(sub) -> None:
                                        "else ~/.cache/gankit)")
     p.add_argument("--device", choices=None, help="auto | cpu | cuda | cuda:N (overrides the config)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--gpus", type=int, default=0, metavar="N",
+                   help="train on N processes of this machine (one per GPU) through torchrun; "
+                        "train.batch_size stays the global batch")
     p.set_defaults(func=run)
 
 
@@ -37,7 +40,41 @@ def resolve_config(args):
     return load_file(args.config, overrides) if args.config else load_preset(args.preset, overrides)
 
 
+def launch_torchrun(args) -> int:
+    """`gankit train ... --gpus N`: the same command under torchrun, one process per GPU."""
+    import subprocess
+    import sys
+
+    if args.gpus < 1:
+        raise GankitError(f"--gpus must be at least 1 (got {args.gpus})")
+    argv = ["train"] + ([args.preset] if args.preset else [])
+    for flag, value in (("--config", args.config), ("--resume", args.resume), ("--out", args.out),
+                        ("--data-root", args.data_root), ("--device", args.device)):
+        if value:
+            argv += [flag, str(value)]
+    for o in args.overrides:
+        argv += ["--set", o]
+    if args.quiet:
+        argv.append("--quiet")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.gpus}",
+           "-m", "gankit", *argv]
+    log.info("launching: %s", " ".join(cmd))
+    return subprocess.call(cmd)
+
+
 def run(args) -> int:
+    from .. import distributed
+
+    if getattr(args, "gpus", 0) and not distributed.launched_by_torchrun():
+        return launch_torchrun(args)
+    try:
+        return _run(args)
+    finally:
+        distributed.shutdown()
+
+
+def _run(args) -> int:
+    from .. import distributed
     from ..config import to_toml
     from ..diagnose import Context
     from ..live_diagnosis import DiagnosisCallback
@@ -54,12 +91,20 @@ def run(args) -> int:
 
         # the diagnosis goes on from the run's earlier records
         saved = from_saved(read_toml(run_dir.config_path))
+        if distributed.launched_by_torchrun():
+            _join(saved, args)
         diagnosis = DiagnosisCallback(Context.from_config(saved), run_dir, history=run_dir.read_stats())
         trainer = resume(run_dir, args.data_root, args.overrides, args.device, progress=not args.quiet,
                          callbacks=[diagnosis, EvalCallback(saved, args.data_root)])
         log.info("resuming %s at step %d of %d", run_dir.path, trainer.pos.step, trainer.total_steps)
     else:
         cfg = resolve_config(args)
+        if distributed.launched_by_torchrun():
+            _join(cfg, args)
+            if not distributed.is_main():  # rank 0 alone writes the run directory
+                trainer = Trainer(cfg, None, data_root=args.data_root, progress=False)
+                trainer.fit()
+                return 0
         run_dir = RunDir.create(cfg.name, args.out)
         run_dir.write_text("config.toml", to_toml(cfg))
         try:
@@ -72,6 +117,8 @@ def run(args) -> int:
         log.info("%s", trainer.describe())
         log.info("run directory: %s", run_dir.path)
     trainer.fit()
+    if not distributed.is_main():
+        return 0
     last = next((r for r in reversed(run_dir.read_stats()) if "d_loss" in r), {})
     summary = ", ".join(f"{k} {last[k]:.4g}" for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last)
     log.info("finished %d steps: %s", trainer.pos.step, summary)
@@ -79,3 +126,12 @@ def run(args) -> int:
     if (run_dir.path / "report.html").is_file():
         log.info("report: file://%s", (run_dir.path / "report.html").resolve())
     return 0
+
+
+def _join(cfg, args) -> None:
+    """Started by torchrun: join the other processes (NCCL on GPUs, gloo on the CPU)."""
+    from .. import distributed
+
+    d = distributed.init_from_env(args.device or cfg.device, cfg.train.dist_timeout)
+    if not d.is_main:  # one copy of each log line, from rank 0
+        logging.getLogger("gankit").setLevel(logging.WARNING)
