@@ -94,6 +94,7 @@ class TrainConfig:
     d_steps: int = 1  # discriminator steps per generator step (Algorithm 1's k)
     d_steps_start: int = 0  # >0: D steps per G step during the first `d_steps_start_for` G steps
     d_steps_start_for: int = 0  # G steps that use d_steps_start (WGAN: 100 D steps for the first 25)
+    lr_schedule: str = "constant"  # constant | cosine (both learning rates decay to 0 at the last step)
     ema: float = 0.0  # decay of an exponential moving average of G's weights used for samples; 0 = off
     order: str = "d-first"  # d-first | g-first  (which network is updated first in a step)
     log_every: int = 50  # steps between statistics lines in stats.jsonl
@@ -158,6 +159,7 @@ CHOICES = {
     "optim.g.kind": ("adam", "sgd"),
     "optim.d.kind": ("adam", "sgd"),
     "train.order": ("d-first", "g-first"),
+    "train.lr_schedule": ("constant", "cosine"),
     "log.tensorboard": ("auto", "on", "off"),
     "log.progress": ("auto", "bar", "plain", "off"),
     "train.on_nan": ("stop", "rollback"),

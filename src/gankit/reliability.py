@@ -124,6 +124,8 @@ def rollback_or_stop(trainer, err: Diverged) -> None:
     for opt, lr in ((trainer.opt_g, lr_g), (trainer.opt_d, lr_d)):
         for group in opt.param_groups:
             group["lr"] = lr * t.rollback_lr_factor
+            if "base_lr" in group:  # under a learning-rate schedule, lower the rate it decays from
+                group["base_lr"] *= t.rollback_lr_factor
     for v in trainer._stats.values():
         v.zero_()
     trainer._stat_counts = {"d": 0, "g": 0}

@@ -301,6 +301,18 @@ class Trainer:
         by_steps = self.cfg.train.steps or math.inf
         return int(min(by_epochs, by_steps))
 
+    def _schedule_lr(self) -> None:
+        """Cosine decay of both learning rates over the run (train.lr_schedule = cosine): a GAN's
+        oscillation around its equilibrium shrinks with the step size, so the game settles.
+        Each group keeps its undecayed rate in "base_lr" (saved with the optimiser state)."""
+        if self.cfg.train.lr_schedule == "constant":
+            return
+        scale = 0.5 * (1 + math.cos(math.pi * self.pos.step / max(self.total_steps, 1)))
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group.setdefault("base_lr", group["lr"])
+                group["lr"] = group["base_lr"] * scale
+
     def fit(self) -> None:
         """Train to the end. On a NaN/Inf loss or weight: stop with a diagnosis, or, with
         train.on_nan = rollback, reload the last good state with lower learning rates and go on."""
@@ -331,6 +343,7 @@ class Trainer:
                     group.append(real)
                     if len(group) < self.d_steps_at(self.pos.step):
                         continue
+                    self._schedule_lr()
                     self.train_group(group)
                     self.pos.batch += len(group)
                     seen += len(group)
