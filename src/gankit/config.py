@@ -122,6 +122,16 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class SpeedConfig:
+    """How fast the step runs, never what it computes in fp32 (see gankit.speed). auto: the best
+    setting known for the device (CUDA: bf16, channels_last, compile, fused Adam; CPU: all off)."""
+    amp: str = "auto"  # auto | bf16 | off: bf16 autocast of the forward passes
+    channels_last: str = "auto"  # auto | on | off: NHWC memory layout for convolutions
+    compile: str = "auto"  # auto | on | off: torch.compile of G and D (compile time pays off only on a GPU)
+    fused_adam: str = "auto"  # auto | on | off: Adam's single-kernel CUDA implementation
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "custom"
     description: str = ""
@@ -134,6 +144,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    speed: SpeedConfig = field(default_factory=SpeedConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -163,6 +174,10 @@ CHOICES = {
     "log.tensorboard": ("auto", "on", "off"),
     "log.progress": ("auto", "bar", "plain", "off"),
     "train.on_nan": ("stop", "rollback"),
+    "speed.amp": ("auto", "bf16", "off"),
+    "speed.channels_last": ("auto", "on", "off"),
+    "speed.compile": ("auto", "on", "off"),
+    "speed.fused_adam": ("auto", "on", "off"),
 }
 
 

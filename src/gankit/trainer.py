@@ -77,12 +77,12 @@ def _grad_norm(params) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
-def make_optimizer(params, o, device: torch.device) -> torch.optim.Optimizer:
+def make_optimizer(params, o, device: torch.device, fused: bool = False) -> torch.optim.Optimizer:
     if o.kind == "sgd":
         return torch.optim.SGD(params, lr=o.lr, momentum=o.beta1, weight_decay=o.weight_decay)
-    # foreach Adam: one fused launch per group of tensors instead of one per tensor
+    # foreach Adam: one launch per group of tensors instead of one per tensor; fused (CUDA): one kernel
     return torch.optim.Adam(params, lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay,
-                            foreach=True)
+                            **({"fused": True} if fused else {"foreach": True}))
 
 
 @dataclass
@@ -126,18 +126,22 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         if self.dist.enabled and self.device.type == "cuda":  # one GPU per process
             self.device = torch.device("cuda", self.dist.local_rank)
+        from .speed import apply_to_networks, resolve
+
+        self.speed = resolve(cfg, self.device)  # amp, channels_last, compile, fused Adam (cfg.speed)
         seed_everything(cfg.seed)
         self.dataset = load_dataset(cfg.data, data_root, seed=cfg.seed)
         self.G, self.D = build_networks(cfg.model, self.dataset.sample_shape)
         self.G.to(self.device)
         self.D.to(self.device)
-        self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g, self.device)
+        self.opt_g = make_optimizer(self.G.parameters(), cfg.optim.g, self.device, self.speed.fused_adam)
         d_opt = cfg.optim.d
         if cfg.optim.d_lr_ratio > 0:  # D's lr tied to G's (two time-scale rule)
             d_opt = replace(d_opt, lr=cfg.optim.d_lr_ratio * cfg.optim.g.lr)
-        self.opt_d = make_optimizer(self.D.parameters(), d_opt, self.device)
+        self.opt_d = make_optimizer(self.D.parameters(), d_opt, self.device, self.speed.fused_adam)
         # EMA of G's weights: samples and metrics come from it when train.ema > 0
         self.g_ema = EMA(self.G, cfg.train.ema) if cfg.train.ema > 0 else None
+        apply_to_networks(self.speed, self.G, self.D)  # after EMA's copy: the average is never compiled
         self.objective = make_objective(cfg.loss)
         self.loader = DeviceLoader(self.dataset, cfg.train.batch_size, cfg.seed, self.device, cfg.data.flip,
                                    self.dist.rank, self.dist.world)
@@ -254,6 +258,10 @@ class Trainer:
         self._stat_counts["g"] += 1
 
     def train_group(self, reals: list[torch.Tensor]) -> None:
+        with self.speed.autocast():  # bf16 forward passes when speed.amp resolves to bf16, else nothing
+            self._train_group(reals)
+
+    def _train_group(self, reals: list[torch.Tensor]) -> None:
         """One generator step with its `d_steps` discriminator steps, one real batch each.
         The generated batch of the step adjacent to G's update is shared with it (one G forward less),
         as the seeds' loops do."""
@@ -552,7 +560,8 @@ def resume(run: RunDir, data_root=None, overrides: list[str] | None = None, devi
     saved = state["config"]
     data = C.apply_overrides(C.from_saved(saved).to_dict(), overrides or [])
     allowed = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress",
-               "train.on_nan", "train.max_rollbacks", "train.rollback_lr_factor", "train.dist_timeout"}
+               "train.on_nan", "train.max_rollbacks", "train.rollback_lr_factor", "train.dist_timeout",
+               "speed.amp", "speed.channels_last", "speed.compile", "speed.fused_adam"}
     # against the saved config with today's defaults filled in: keys added since it was saved are no change
     before = C.flatten(C.from_saved(saved).to_dict())
     changed = {k for k, v in C.flatten(data).items() if before.get(k) != v} - allowed
