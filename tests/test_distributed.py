@@ -42,12 +42,15 @@ def _max_diff(a: dict, b: dict) -> float:
     return max((a[k].float() - b[k].float()).abs().max().item() for k in a if a[k].is_floating_point())
 
 
+SGD = ["optim.g.kind=sgd", "optim.d.kind=sgd", "optim.g.lr=0.05", "optim.d.lr=0.05", "data.split=test"]
 JOBS = [
     {"name": "ring", "preset": "ring-2d", "overrides": ["train.steps=12"]},
-    # dropout off (each rank draws its own masks) and batch norm in eval mode: exact equivalence
-    {"name": "dcgan", "preset": "dcgan-mnist32", "overrides": ["train.steps=4", "model.dropout=0"], "bn_eval": True},
-    # batch norm as trained (per-rank statistics): the ranks stay identical, the single run differs a little
-    {"name": "dcgan-bn", "preset": "dcgan-mnist32", "overrides": ["train.steps=4"]},
+    # dropout off (each rank draws its own masks) and batch norm in eval mode: exact equivalence.
+    # SGD, not Adam: Adam's m/sqrt(v) turns rounding noise in near-zero gradients into lr-sized steps
+    {"name": "dcgan", "preset": "dcgan-mnist32", "overrides": ["train.steps=4", "model.dropout=0", *SGD],
+     "bn_eval": True},
+    # batch norm as trained (per-rank statistics): the ranks stay identical, the single run differs
+    {"name": "dcgan-bn", "preset": "dcgan-mnist32", "overrides": ["train.steps=4", "model.dropout=0", *SGD]},
 ]
 
 
@@ -81,7 +84,7 @@ def test_batch_norm_per_rank_differs_only_slightly(trained):
     two, one = (torch.load(trained / f"dcgan-bn-world{w}.pt", weights_only=True) for w in (2, 1))
     diff = max(_max_diff(two["g"], one["g"]), _max_diff(two["d"], one["d"]))
     print(f"dcgan-bn (per-rank batch statistics): max |w2 - w1| = {diff:.3g}")
-    assert diff < 0.05
+    assert 1e-4 < diff < 0.05  # also shows the equivalence test above can see a change of semantics
 
 
 def _train(out: Path, steps: int, processes: int, resume: bool) -> None:

@@ -44,6 +44,7 @@ class Dist:
 
 
 _current = Dist()
+_lost = False  # a collective failed: the process group is broken
 
 
 def current() -> Dist:
@@ -93,9 +94,15 @@ def init_from_env(device: str = "auto", timeout_s: float = 1800.0) -> Dist:
     return _current
 
 
+def lost_peers() -> bool:
+    """True once a collective has failed (a rank died): the process group can no longer be used,
+    and even its clean-up may abort, so the process should leave with os._exit."""
+    return _lost
+
+
 def shutdown() -> None:
     global _current
-    if dist.is_initialized():
+    if dist.is_initialized() and not _lost:
         dist.destroy_process_group()
     _current = Dist()
 
@@ -177,9 +184,11 @@ def lost_peers_are_errors(resume_hint: str = "RUN"):
     except GankitError:
         raise
     except (dist.DistError, RuntimeError) as e:
+        global _lost
         words = ("gloo", "nccl", "connection", "timed out", "timeout", "peer", "socket", "barrier", "closed")
         if not isinstance(e, dist.DistError) and not any(w in str(e).lower() for w in words):
             raise
+        _lost = True
         raise GankitError(f"rank {_current.rank} of {_current.world}: lost contact with the other processes "
                           f"({_first_line(e)}). Another rank probably died or hangs: see its output. "
                           f"Checkpoints already written are intact; continue with: gankit train --resume "

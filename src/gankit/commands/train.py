@@ -69,6 +69,14 @@ def run(args) -> int:
         return launch_torchrun(args)
     try:
         return _run(args)
+    except GankitError as e:
+        if distributed.lost_peers():  # a broken process group may abort in its destructors: leave at once
+            import os
+            import sys
+
+            print(f"gankit: error: {e}", file=sys.stderr, flush=True)
+            os._exit(2)
+        raise
     finally:
         distributed.shutdown()
 
