@@ -53,12 +53,20 @@ def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True) -> D
         gen = torch.Generator().manual_seed(10_000 + seed)
         return Dataset(cfg.name, dist.sample(cfg.size or DEFAULT_SIZE[cfg.name], gen), distribution=dist)
     if cfg.name in IDX_SETS:
-        from .idx import load_idx_images
+        from .cache import load_cached
+        from .idx import FILES, load_idx_images, locate
 
         # data.root comes from a config file: read from it, never download (write) into it
-        images, labels = load_idx_images(cfg.name, cfg.root or data_root, cfg.split, download and not cfg.root)
-        if cfg.resolution:
-            images = resize_images(images, cfg.resolution)
+        root, fetch = cfg.root or data_root, download and not cfg.root
+        folder = locate(cfg.name, root, fetch)
+
+        def decode():
+            images, labels = load_idx_images(cfg.name, root, cfg.split, fetch)
+            return (resize_images(images, cfg.resolution) if cfg.resolution else images), labels
+
+        # decoded once, then read back from the disk cache (see data/cache.py)
+        images, labels = load_cached(cfg.name, cfg.split, cfg.resolution,
+                                     [folder / f for f in FILES[cfg.split]], decode)
         return Dataset(cfg.name, images, labels)
     if cfg.name == "folder":
         from .folder import load_folder
