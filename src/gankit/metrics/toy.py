@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
 from ..errors import GankitError
 from ._arrays import as_features
@@ -26,6 +25,8 @@ JSD_BINS = 100  # bins across mean +- 5 std of the target (plus one overflow bin
 
 def mixture_cdf(dist, x: np.ndarray) -> np.ndarray:
     """CDF of a 1D equal-weight Gaussian mixture at points x."""
+    import torch  # here, not at the top: the CLI's parser imports this module, and torch takes seconds
+
     means = np.array([m[0] for m in dist.means], dtype=np.float64)
     z = torch.from_numpy((x[:, None] - means[None]) / dist.std)
     return torch.special.ndtr(z).numpy().mean(axis=1)
