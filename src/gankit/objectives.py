@@ -39,7 +39,12 @@ def _input_grad(d, x: torch.Tensor) -> torch.Tensor:
 
 def gradient_penalty(d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """WGAN-GP: E[(|grad D(x_hat)|_2 - 1)^2] on x_hat = e*x + (1-e)*G(z), e ~ U[0, 1] per sample."""
-    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    from . import distributed
+
+    # several processes: every rank draws the global batch's weights and keeps its slice (see distributed)
+    n, world = real.shape[0], distributed.current().world
+    eps = torch.rand((n * world,) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    eps = eps[distributed.shard(n * world)] if world > 1 else eps
     x_hat = torch.lerp(fake.detach(), real.detach(), eps)
     return (_input_grad(d, x_hat).norm(2, dim=1) - 1).pow(2).mean()
 
