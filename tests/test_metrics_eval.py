@@ -109,7 +109,7 @@ def test_resume_keeps_the_best_checkpoint_logic(tmp_path):
     from gankit.run import RunDir
     from gankit.trainer import Trainer
 
-    cfg = load_preset("gaussian-1d", ["train.steps=12", "data.size=4000", "eval.n=300"])
+    cfg = load_preset("gaussian-1d", ["train.steps=12", "data.size=4000", "train.batch_size=1000", "eval.n=300"])
     run = RunDir.create("g", tmp_path / "g")
     cb = EvalCallback(cfg, verbose=False)
     Trainer(cfg, run, progress=False, callbacks=[cb]).fit()
