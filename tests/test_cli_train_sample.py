@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-import torch
 
 from gankit.cli import main
 from gankit.run import RunDir
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks run fastest on one thread
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_train_resume_and_sample(tmp_path, one_thread, capsys):

@@ -13,13 +13,7 @@ from gankit.config import load_preset
 from gankit.live_diagnosis import train_and_diagnose
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These networks are tiny: one thread is fastest, and far faster on a shared, busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (fixture in conftest.py)
 
 
 BASE = ["train.log_every=10", "data.size=8192", "seed=0"]

@@ -17,13 +17,7 @@ from gankit.sampling import load_generator
 from gankit.trainer import Trainer
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny networks: on a shared CPU two threads spin against each other and run ~10x slower
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (fixture in conftest.py)
 
 
 # ---------------------------------------------------------------- losses on hand-picked scores

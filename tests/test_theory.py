@@ -12,13 +12,7 @@ from gankit.theory import (LOG4, fit_discriminator, jsd, kde, monte_carlo_value,
                            run_theory, value)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These networks are tiny: one thread is fastest, and far faster on a shared, busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (fixture in conftest.py)
 
 
 X = np.linspace(-30.0, 70.0, 200_001)  # fine and wide enough that the trapezoid error is ~1e-10
