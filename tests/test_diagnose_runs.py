@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from gankit.config import load_preset
 from gankit.live_diagnosis import train_and_diagnose
