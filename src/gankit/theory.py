@@ -178,10 +178,11 @@ def run_theory(steps=DEFAULT_STEPS, seed: int = 0, fit_iters: int = 400, progres
     from .config import load_preset
     from .trainer import Trainer
 
-    cfg = load_preset("gaussian-1d", THEORY_OVERRIDES + [f"seed={seed}"])
-    trainer = Trainer(cfg, None, progress=False)
     total = max(steps)
-    base = [(group, group["lr"]) for opt in (trainer.opt_g, trainer.opt_d) for group in opt.param_groups]
+    # the trainer's own cosine schedule (train.lr_schedule), decaying to 0 at the last snapshot
+    schedule = ["train.epochs=0", f"train.steps={max(total, 1)}", "train.lr_schedule=cosine"]
+    cfg = load_preset("gaussian-1d", THEORY_OVERRIDES + [f"seed={seed}"] + schedule)
+    trainer = Trainer(cfg, None, progress=False)
 
     def sample_fake(k, gen):
         return trainer.generate(trainer.noise(k, gen)).float().cpu()
@@ -197,9 +198,8 @@ def run_theory(steps=DEFAULT_STEPS, seed: int = 0, fit_iters: int = 400, progres
         if not wanted:
             return snaps
         for real in trainer.loader.epoch(epoch, batch):
-            scale = 0.5 * (1 + math.cos(math.pi * step / total))
-            for group, lr in base:
-                group["lr"] = lr * scale
+            trainer.pos.step = step
+            trainer._schedule_lr()
             trainer.train_group([real])
             step, batch = step + 1, batch + 1
             if step == wanted[0]:
