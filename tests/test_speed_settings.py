@@ -1,5 +1,6 @@
-"""The `speed` settings: every value is accepted and trains on CPU; `auto` resolves to plain fp32
-on CPU (bitwise the same run as all settings off) and to the fast path on CUDA; `gankit bench` runs."""
+"""The `speed` settings: every value is accepted and trains on CPU; `auto` keeps the toy sets plain
+fp32 on CPU (bitwise the same run as all settings off), picks bf16 + channels_last for image nets on
+a CPU with native bf16, and the fast path on CUDA; `gankit bench` runs."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import torch
 from gankit.cli import main
 from gankit.config import load_preset
 from gankit.errors import GankitError
-from gankit.speed import resolve
+from gankit.speed import apply_to_networks, resolve
 from gankit.trainer import Trainer
 
 SETTINGS = {"amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off"),
-            "compile": ("auto", "on", "off"), "fused_adam": ("auto", "on", "off")}
+            "compile": ("auto", "on", "off"), "fused_adam": ("auto", "on", "off"),
+            "cuda_graphs": ("auto", "off")}  # "on" needs CUDA: see test_cuda_graphs_on_cpu_is_a_clear_error
 QUICK = ["train.steps=4", "train.log_every=2", "device=cpu", "data.size=512", "train.batch_size=64"]
 
 
@@ -65,6 +67,34 @@ def test_auto_on_cuda_picks_the_fast_path(monkeypatch):
     assert not toy.amp and not toy.channels_last and toy.compile  # fp32 for the toy sets, no convolutions
     assert not resolve(load_preset("dcgan-mnist32-wgangp"), cuda).amp  # gradient penalty stays fp32
     assert not resolve(load_preset("dcgan-mnist32", ["speed.amp=off", "speed.compile=off"]), cuda).amp
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_on_cpu_uses_bf16_only_where_the_cpu_has_it(monkeypatch, native):
+    monkeypatch.setattr("gankit.speed.cpu_has_native_bf16", lambda: native)
+    cpu = torch.device("cpu")
+    s = resolve(load_preset("dcgan-mnist32"), cpu)
+    assert (s.amp, s.channels_last, s.compile, s.fused_adam, s.cuda_graphs) == (native, True, False, False, False)
+    assert resolve(load_preset("mlp-mnist"), cpu).amp == native
+    assert not resolve(load_preset("mlp-mnist"), cpu).channels_last  # no convolutions
+    assert not resolve(load_preset("dcgan-mnist32-wgangp"), cpu).amp  # gradient penalty stays fp32
+    assert not resolve(load_preset("gaussian-1d"), cpu).amp  # toy sets stay fp32
+
+
+def test_cuda_graphs_on_cpu_is_a_clear_error():
+    with pytest.raises(GankitError, match="cuda_graphs.*CUDA device"):
+        resolve(load_preset("dcgan-mnist32", ["speed.cuda_graphs=on"]), torch.device("cpu"))
+
+
+def test_cuda_graphs_compile_in_reduce_overhead_mode(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    s = resolve(load_preset("dcgan-mnist32", ["speed.cuda_graphs=on", "speed.compile=off"]), torch.device("cuda"))
+    assert s.cuda_graphs and s.compile and "CUDA graphs" in s.describe()
+    net, calls = torch.nn.Linear(2, 2), []
+    monkeypatch.setattr(net, "compile", lambda **kw: calls.append(kw))
+    apply_to_networks(s, net)
+    assert calls == [{"mode": "reduce-overhead"}]
+    assert not resolve(load_preset("dcgan-mnist32"), torch.device("cuda")).cuda_graphs  # opt-in
 
 
 def test_bad_setting_is_a_clear_error():

@@ -124,11 +124,13 @@ class LogConfig:
 @dataclass(frozen=True)
 class SpeedConfig:
     """How fast the step runs, never what it computes in fp32 (see gankit.speed). auto: the best
-    setting known for the device (CUDA: bf16, channels_last, compile, fused Adam; CPU: all off)."""
+    setting known for the device (CUDA: bf16, channels_last, compile, fused Adam; CPU: bf16 where
+    the CPU has native bf16, channels_last)."""
     amp: str = "auto"  # auto | bf16 | off: bf16 autocast of the forward passes
     channels_last: str = "auto"  # auto | on | off: NHWC memory layout for convolutions
     compile: str = "auto"  # auto | on | off: torch.compile of G and D (compile time pays off only on a GPU)
     fused_adam: str = "auto"  # auto | on | off: Adam's single-kernel CUDA implementation
+    cuda_graphs: str = "auto"  # auto (off) | on | off: replay CUDA graphs (torch.compile reduce-overhead)
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ CHOICES = {
     "speed.channels_last": ("auto", "on", "off"),
     "speed.compile": ("auto", "on", "off"),
     "speed.fused_adam": ("auto", "on", "off"),
+    "speed.cuda_graphs": ("auto", "on", "off"),
 }
 
 

@@ -258,6 +258,8 @@ class Trainer:
         self._stat_counts["g"] += 1
 
     def train_group(self, reals: list[torch.Tensor]) -> None:
+        if self.speed.cuda_graphs:  # a new step: the graphs' previous outputs may be overwritten now
+            torch.compiler.cudagraph_mark_step_begin()
         with self.speed.autocast():  # bf16 forward passes when speed.amp resolves to bf16, else nothing
             self._train_group(reals)
 
@@ -561,7 +563,7 @@ def resume(run: RunDir, data_root=None, overrides: list[str] | None = None, devi
     data = C.apply_overrides(C.from_saved(saved).to_dict(), overrides or [])
     allowed = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress",
                "train.on_nan", "train.max_rollbacks", "train.rollback_lr_factor", "train.dist_timeout",
-               "speed.amp", "speed.channels_last", "speed.compile", "speed.fused_adam"}
+               "speed.amp", "speed.channels_last", "speed.compile", "speed.fused_adam", "speed.cuda_graphs"}
     # against the saved config with today's defaults filled in: keys added since it was saved are no change
     before = C.flatten(C.from_saved(saved).to_dict())
     changed = {k for k, v in C.flatten(data).items() if before.get(k) != v} - allowed
