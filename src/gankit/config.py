@@ -37,6 +37,8 @@ class DataConfig:
     resolution: int = 0  # image side after Resize+CenterCrop; 0 = native size
     size: int = 0  # toy sets: samples per epoch (0 = the set's default)
     flip: bool = False  # random horizontal flips, done on the training device
+    stream: str = "auto"  # auto | on | off: image folders decoded by DataLoader workers as they are read
+    workers: int = -1  # streaming worker processes; -1 = min(8, CPU cores)
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ CHOICES = {
     "loss.d_reduction": ("sum", "mean"),
     "optim.g.kind": ("adam", "sgd"),
     "optim.d.kind": ("adam", "sgd"),
+    "data.stream": ("auto", "on", "off"),
     "train.order": ("d-first", "g-first"),
     "train.lr_schedule": ("constant", "cosine"),
     "log.tensorboard": ("auto", "on", "off"),
@@ -218,6 +221,9 @@ def validate(cfg: Config) -> Config:
         raise GankitError(f"seed must be in [0, 2**32) (got {cfg.seed})")
     if not (cfg.train.dist_timeout > 0 and math.isfinite(cfg.train.dist_timeout)):
         raise GankitError(f"train.dist_timeout must be a positive number of seconds (got {cfg.train.dist_timeout})")
+    if cfg.data.workers < -1:
+        raise GankitError(f"data.workers must be -1 (automatic), 0 (load in the training process) or more "
+                          f"(got {cfg.data.workers})")
     if cfg.train.max_rollbacks < 0:
         raise GankitError(f"train.max_rollbacks must be 0 or more (got {cfg.train.max_rollbacks})")
     if not 0 < cfg.train.rollback_lr_factor < 1:

@@ -53,7 +53,7 @@ class SampleStats:
         self.n = n
         gen = torch.Generator().manual_seed(20_000 + seed)
         idx = torch.randperm(len(dataset), generator=gen)[:n]
-        real = dataset.data[idx]
+        real = dataset.take(idx)
         self.is_image = dataset.is_image
         real = to_unit_range(real) if self.is_image else real.float()
         self.real_distance = max(mean_pairwise_distance(real), 1e-12)

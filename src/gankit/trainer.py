@@ -23,7 +23,7 @@ import torch
 
 from . import config as C
 from . import distributed
-from .data import DeviceLoader, load_dataset
+from .data import load_dataset, make_loader
 from .ema import EMA
 from .errors import GankitError
 from .nets import build_networks, count_parameters
@@ -130,7 +130,7 @@ class Trainer:
 
         self.speed = resolve(cfg, self.device)  # amp, channels_last, compile, fused Adam (cfg.speed)
         seed_everything(cfg.seed)
-        self.dataset = load_dataset(cfg.data, data_root, seed=cfg.seed)
+        self.dataset = load_dataset(cfg.data, data_root, seed=cfg.seed, device=self.device)
         self.G, self.D = build_networks(cfg.model, self.dataset.sample_shape)
         self.G.to(self.device)
         self.D.to(self.device)
@@ -143,8 +143,7 @@ class Trainer:
         self.g_ema = EMA(self.G, cfg.train.ema) if cfg.train.ema > 0 else None
         apply_to_networks(self.speed, self.G, self.D)  # after EMA's copy: the average is never compiled
         self.objective = make_objective(cfg.loss)
-        self.loader = DeviceLoader(self.dataset, cfg.train.batch_size, cfg.seed, self.device, cfg.data.flip,
-                                   self.dist.rank, self.dist.world)
+        self.loader = make_loader(self.dataset, cfg, cfg.seed, self.device, self.dist.rank, self.dist.world)
         self._wrap_distributed()
         group = cfg.model.d_group
         if group > 1 and self.loader.local_batch % group:
@@ -563,7 +562,8 @@ def resume(run: RunDir, data_root=None, overrides: list[str] | None = None, devi
     data = C.apply_overrides(C.from_saved(saved).to_dict(), overrides or [])
     allowed = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress",
                "train.on_nan", "train.max_rollbacks", "train.rollback_lr_factor", "train.dist_timeout",
-               "speed.amp", "speed.channels_last", "speed.compile", "speed.fused_adam", "speed.cuda_graphs"}
+               "speed.amp", "speed.channels_last", "speed.compile", "speed.fused_adam", "speed.cuda_graphs",
+               "data.stream", "data.workers"}
     # against the saved config with today's defaults filled in: keys added since it was saved are no change
     before = C.flatten(C.from_saved(saved).to_dict())
     changed = {k for k, v in C.flatten(data).items() if before.get(k) != v} - allowed

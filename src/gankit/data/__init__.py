@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 
 import torch
@@ -16,6 +18,7 @@ from .loader import DeviceLoader
 from .toy import DEFAULT_SIZE, TOY_SETS, GaussianMixture
 
 IDX_SETS = ("mnist", "fashion-mnist")
+log = logging.getLogger("gankit")
 
 
 @dataclass
@@ -36,6 +39,10 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.data)
 
+    def take(self, idx: torch.Tensor) -> torch.Tensor:
+        """The samples at indices `idx` (as data.FolderFiles.take does for a streamed folder)."""
+        return self.data[idx]
+
 
 def sample_shape(cfg) -> tuple:
     """Shape of one sample of data config `cfg`, known without loading the data."""
@@ -46,8 +53,10 @@ def sample_shape(cfg) -> tuple:
     return (channels, side, side)
 
 
-def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True) -> Dataset:
-    """Load the data set named by data config `cfg`. Toy sets are sampled with `seed`."""
+def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True, device=None):
+    """Load the data set named by data config `cfg`. Toy sets are sampled with `seed`. An image
+    folder is streamed from disk (a data.stream.FolderFiles) when data.stream says so, or under
+    auto when decoding it whole would take over a quarter of the memory of `device`."""
     if cfg.name in TOY_SETS:
         dist = TOY_SETS[cfg.name]()
         gen = torch.Generator().manual_seed(10_000 + seed)
@@ -69,10 +78,42 @@ def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True) -> D
                                      [folder / f for f in FILES[cfg.split]], decode)
         return Dataset(cfg.name, images, labels)
     if cfg.name == "folder":
-        from .folder import load_folder
+        from .folder import decoded_bytes, list_folder, load_folder
+        from .stream import FolderFiles
 
+        paths = list_folder(cfg.root, cfg.resolution)
+        size, budget = decoded_bytes(len(paths), cfg.resolution), memory_budget(device)
+        if cfg.stream == "on" or (cfg.stream == "auto" and size > budget):
+            if cfg.stream == "auto":
+                log.info("streaming %d images from %s: decoded they would take %.1f GiB, over the %.1f GiB "
+                         "budget (data.stream = off decodes them into memory anyway)",
+                         len(paths), cfg.root, size / 2**30, budget / 2**30)
+            return FolderFiles(paths, cfg.resolution)
         return Dataset(cfg.name, load_folder(cfg.root, cfg.resolution))
     raise GankitError(f"unknown data set '{cfg.name}'")
 
 
-__all__ = ["Dataset", "DeviceLoader", "load_dataset", "sample_shape", "to_unit_range", "to_uint8", "resize_images"]
+def memory_budget(device=None) -> int:
+    """A quarter of the memory of the training device (GPU memory, or this machine's RAM)."""
+    device = torch.device(device or "cpu")
+    if device.type == "cuda" and torch.cuda.is_available():
+        total = torch.cuda.get_device_properties(device).total_memory
+    else:
+        try:
+            total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):  # not a POSIX system: assume 16 GiB
+            total = 16 * 2**30
+    return total // 4
+
+
+def make_loader(dataset, cfg, seed: int, device, rank: int = 0, world: int = 1):
+    """The loader for a data set: in memory on the device, or streamed by DataLoader workers."""
+    from .stream import FolderFiles, StreamLoader
+
+    if isinstance(dataset, FolderFiles):
+        return StreamLoader(dataset, cfg.train.batch_size, seed, device, cfg.data.flip, rank, world,
+                            cfg.data.workers)
+    return DeviceLoader(dataset, cfg.train.batch_size, seed, device, cfg.data.flip, rank, world)
+
+
+__all__ = ["Dataset", "DeviceLoader", "load_dataset", "make_loader", "memory_budget", "sample_shape", "to_unit_range", "to_uint8", "resize_images"]

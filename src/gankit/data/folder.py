@@ -60,8 +60,8 @@ def load_image(path: Path, resolution: int) -> np.ndarray | None:
         return None
 
 
-def load_folder(root: str | os.PathLike, resolution: int, workers: int | None = None) -> torch.Tensor:
-    """All readable images under `root` as one uint8 tensor (N, 3, R, R)."""
+def list_folder(root: str | os.PathLike, resolution: int) -> list[Path]:
+    """The image files under `root`, after checking that the folder and resolution make sense."""
     if not str(root):
         raise GankitError("this preset trains on a folder of images: say which with --set data.root=/path/to/images")
     root = Path(root).expanduser()
@@ -73,6 +73,18 @@ def load_folder(root: str | os.PathLike, resolution: int, workers: int | None = 
     if not paths:
         raise GankitError(f"image folder {root} holds no images (looked recursively for "
                           f"{', '.join(sorted(EXTENSIONS))})")
+    return paths
+
+
+def decoded_bytes(n_files: int, resolution: int) -> int:
+    """Memory that n_files decoded RGB images take as uint8."""
+    return n_files * 3 * resolution * resolution
+
+
+def load_folder(root: str | os.PathLike, resolution: int, workers: int | None = None) -> torch.Tensor:
+    """All readable images under `root` as one uint8 tensor (N, 3, R, R)."""
+    paths = list_folder(root, resolution)
+    root = Path(root).expanduser()
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
         decoded = list(pool.map(lambda p: load_image(p, resolution), paths))
     images = [a for a in decoded if a is not None]

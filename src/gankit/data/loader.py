@@ -14,42 +14,65 @@ from ..errors import GankitError
 from .convert import to_unit_range
 
 
-class DeviceLoader:
-    def __init__(self, dataset, batch_size: int, seed: int, device, flip: bool = False, rank: int = 0,
-                 world: int = 1):
-        if batch_size > len(dataset):
-            raise GankitError(f"train.batch_size = {batch_size} is larger than the data set ({len(dataset)} samples)")
-        self.device = torch.device(device)
-        self.data = dataset.data.to(self.device)
-        self.is_image = dataset.is_image
-        self.batch_size = batch_size
-        self.seed = seed
-        self.flip = flip and self.is_image
+class BatchPlan:
+    """Which samples make up each batch: the epoch's permutation, cut into global batches, of which
+    this rank takes its slice. Shared by the in-memory and the streaming loaders, so both see the
+    same batches."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, device, flip: bool, is_image: bool,
+                 rank: int = 0, world: int = 1):
+        if batch_size > n:
+            raise GankitError(f"train.batch_size = {batch_size} is larger than the data set ({n} samples)")
         if batch_size % world:
             raise GankitError(f"train.batch_size = {batch_size} (the global batch) must be a multiple of the "
                               f"number of processes ({world})")
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.device = torch.device(device)
+        self.is_image = is_image
+        self.flip = flip and is_image
         self.rank, self.world = rank, world
         self.local_batch = batch_size // world
 
     def __len__(self) -> int:
         """Batches per epoch (the last partial batch is dropped, as batch norm prefers)."""
-        return len(self.data) // self.batch_size
+        return self.n // self.batch_size
+
+    def local_slice(self, i: int) -> slice:
+        """This rank's part of global batch i of an epoch's permutation."""
+        lo = i * self.batch_size + self.rank * self.local_batch
+        return slice(lo, lo + self.local_batch)
+
+
+class DeviceLoader(BatchPlan):
+    """The whole data set on the training device, batches gathered there by index."""
+
+    def __init__(self, dataset, batch_size: int, seed: int, device, flip: bool = False, rank: int = 0,
+                 world: int = 1):
+        super().__init__(len(dataset), batch_size, seed, device, flip, dataset.is_image, rank, world)
+        self.data = dataset.data.to(self.device)
 
     def order(self, epoch: int) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        return torch.randperm(len(self.data), generator=gen).to(self.device)
+        return epoch_order(self.seed, epoch, self.n).to(self.device)
 
     def epoch(self, epoch: int, start: int = 0):
         """Yield the batches of `epoch` from batch index `start` on, as float tensors ([-1, 1] for images)."""
         perm = self.order(epoch)
         for i in range(start, len(self)):
-            lo = i * self.batch_size + self.rank * self.local_batch
-            batch = self.data[perm[lo:lo + self.local_batch]]
-            if self.is_image:
-                batch = to_unit_range(batch)
-                if self.flip:
-                    # drawn for the whole global batch on every rank: the RNG streams stay equal
-                    mask = torch.rand(self.batch_size, 1, 1, 1, device=self.device) < 0.5
-                    mask = mask[self.rank * self.local_batch:(self.rank + 1) * self.local_batch]
-                    batch = torch.where(mask, batch.flip(-1), batch)
-            yield batch
+            batch = self.data[perm[self.local_slice(i)]]
+            yield finish_batch(batch, self) if self.is_image else batch
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The permutation of epoch `epoch`: a function of (seed, epoch) alone, so resumes are exact."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def finish_batch(batch: torch.Tensor, loader) -> torch.Tensor:
+    """uint8 images on the device -> floats in [-1, 1], randomly flipped when the loader flips."""
+    batch = to_unit_range(batch)
+    if loader.flip:
+        # drawn for the whole global batch on every rank: the RNG streams stay equal
+        mask = torch.rand(loader.batch_size, 1, 1, 1, device=loader.device) < 0.5
+        mask = mask[loader.rank * loader.local_batch:(loader.rank + 1) * loader.local_batch]
+        batch = torch.where(mask, batch.flip(-1), batch)
+    return batch

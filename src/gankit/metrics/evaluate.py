@@ -59,7 +59,9 @@ class Evaluator:
         else:
             from ..data import load_dataset
 
-            images = load_dataset(self.cfg.data, self.data_root).data
+            images = load_dataset(self.cfg.data, self.data_root)  # a large folder is streamed: only n decoded
+            perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
+            return images.take(perm[: min(self.n, len(images))])
         perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
         return images[perm[: min(self.n, len(images))]]
 
