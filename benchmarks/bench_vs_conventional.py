@@ -8,6 +8,10 @@ built every step, D not frozen during G's update, and a `.item()` of both losses
 
     python benchmarks/bench_vs_conventional.py dcgan-mnist32 --batch 64 --steps 20 --device cpu
     python benchmarks/bench_vs_conventional.py dcgan-mnist32 --sweep --device cuda   # batch 64/256/1024
+    python benchmarks/bench_vs_conventional.py dcgan-rgb --set data.root=IMAGES --set data.resolution=64
+
+For an image folder the conventional loop decodes each file per item (the ImageFolder way:
+PIL open, Resize, CenterCrop, flip, ToTensor, Normalize), gankit decodes the folder once.
 
 Counted images are real images read, as `gankit bench` counts them. Needs the MNIST IDX files
 (--data-root, $GANKIT_DATA or ~/.cache/gankit).
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 from PIL import Image
@@ -25,6 +30,7 @@ from torchvision import transforms
 
 from gankit.bench import synchronize, time_trainer
 from gankit.config import load_preset
+from gankit.data.folder import find_images
 from gankit.data.idx import load_idx_images
 from gankit.nets import build_networks
 from gankit.objectives import make_objective
@@ -45,15 +51,39 @@ class PILImages(torch.utils.data.Dataset):
         return self.transform(img), int(self.labels[i])
 
 
-def conventional(cfg, data_root, device):
-    """A function run(steps, warmup) -> images/s of the conventional loop (images read by timed steps / time)."""
+class ImageFiles(torch.utils.data.Dataset):
+    """The torchvision ImageFolder way: open and decode one file per __getitem__, then the transforms."""
+
+    def __init__(self, paths, transform):
+        self.paths, self.transform = paths, transform
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        with Image.open(self.paths[i]) as img:
+            return self.transform(img.convert("RGB")), 0
+
+
+def conventional_dataset(cfg, data_root):
+    r = cfg.data.resolution
+    if cfg.data.name == "folder":
+        tfs = [transforms.Resize(r), transforms.CenterCrop(r)] + (
+            [transforms.RandomHorizontalFlip()] if cfg.data.flip else []) + [
+            transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.5] * 3)]
+        return ImageFiles(find_images(Path(cfg.data.root)), transforms.Compose(tfs))
     images, labels = load_idx_images(cfg.data.name, data_root, "train", download=False)
-    tfs = ([transforms.Resize(cfg.data.resolution)] if cfg.data.resolution else []) + [
-        transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]
-    loader = DataLoader(PILImages(images, labels, transforms.Compose(tfs)), batch_size=cfg.train.batch_size,
-                        shuffle=True, drop_last=True)
+    tfs = ([transforms.Resize(r)] if r else []) + [transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]
+    return PILImages(images, labels, transforms.Compose(tfs))
+
+
+def conventional(cfg, data_root, device, workers: int):
+    """A function run(steps, warmup) -> images/s of the conventional loop (images read by timed steps / time)."""
+    loader = DataLoader(conventional_dataset(cfg, data_root), batch_size=cfg.train.batch_size,
+                        shuffle=True, drop_last=True, num_workers=workers, pin_memory=device.type == "cuda")
+    channels = 3 if cfg.data.name == "folder" else 1
     torch.manual_seed(cfg.seed)
-    G, D = build_networks(cfg.model, (1, cfg.data.resolution or 28, cfg.data.resolution or 28))
+    G, D = build_networks(cfg.model, (channels, cfg.data.resolution or 28, cfg.data.resolution or 28))
     G, D = G.to(device), D.to(device)
     o = cfg.optim
     opt_g = torch.optim.Adam(G.parameters(), lr=o.g.lr, betas=(o.g.beta1, o.g.beta2))
@@ -109,10 +139,10 @@ def conventional(cfg, data_root, device):
     return run
 
 
-def compare(cfg, data_root, device, steps: int, warmup: int, rounds: int):
+def compare(cfg, data_root, device, steps: int, warmup: int, rounds: int, workers: int):
     """Best images/s of each over `rounds` alternating measurements: on a shared machine the best
     round is the one least disturbed by other processes, and alternating exposes both to the same load."""
-    conv = conventional(cfg, data_root, device)
+    conv = conventional(cfg, data_root, device, workers)
     trainer = Trainer(cfg, run=None, data_root=data_root, progress=False)
     c, g = [], []
     for r in range(rounds):
@@ -130,6 +160,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3, help="alternating measurements of each; the best is kept")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="DataLoader workers of the conventional loop (default 0, as in the seeds)")
     ap.add_argument("--data-root")
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="gankit config KEY=VALUE")
     args = ap.parse_args()
@@ -138,7 +170,7 @@ def main() -> None:
     print(f"{'preset':<16} {'device':<6} {'batch':>5} {'conventional img/s':>19} {'gankit img/s':>13} {'ratio':>6}  gankit settings")
     for batch in ((64, 256, 1024) if args.sweep else (args.batch,)):
         cfg = load_preset(args.preset, [f"train.batch_size={batch}", f"device={device}", *args.overrides])
-        conv, ours, settings = compare(cfg, args.data_root, device, args.steps, args.warmup, args.rounds)
+        conv, ours, settings = compare(cfg, args.data_root, device, args.steps, args.warmup, args.rounds, args.workers)
         print(f"{args.preset:<16} {device.type:<6} {batch:>5} {conv:>19,.0f} {ours:>13,.0f} {ours / conv:>5.2f}x  {settings}",
               flush=True)
 
