@@ -42,6 +42,17 @@ def kind_of(name: str) -> str:
     return "other (elementwise, reductions, ...)"
 
 
+def step_flops(trainer) -> float:
+    """Floating-point operations of one training step (forward and backward passes of G and D),
+    counted by torch.utils.flop_counter on one untimed step."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        time_trainer(trainer, steps=1, warmup=0)
+    return float(counter.get_total_flops())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("preset", nargs="?", default="dcgan-mnist32")
@@ -51,11 +62,16 @@ def main() -> None:
     ap.add_argument("--data-root")
     ap.add_argument("--top", type=int, default=12)
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="gankit config KEY=VALUE")
+    ap.add_argument("--peak-tflops", type=float, default=0.0,
+                    help="the device's peak dense TFLOP/s in the step's precision (e.g. 989 for an H100 SXM "
+                         "in bf16), to print the fraction of it the step reaches")
     args = ap.parse_args()
     device = resolve_device(args.device)
     cfg = load_preset(args.preset, [f"train.batch_size={args.batch}", f"device={device}", *args.overrides])
     trainer = Trainer(cfg, run=None, data_root=args.data_root, progress=False)
     time_trainer(trainer, steps=3, warmup=2)  # warm-up outside the profile
+    flops = step_flops(trainer)
+    plain = time_trainer(trainer, steps=args.steps, warmup=0)  # the rate without the profiler's overhead
     cuda = device.type == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with profile(activities=activities) as prof:
@@ -68,7 +84,11 @@ def main() -> None:
         by_kind[kind_of(e.key)] += self_time(e)
     print(f"{args.preset}, batch {args.batch}, {device}, {trainer.speed.describe()}")
     print(f"{timing.images_per_s:,.0f} images/s while profiled ({args.steps} steps); "
-          f"{'CUDA kernel' if cuda else 'CPU'} self time {total / 1e3 / args.steps:.1f} ms per step\n")
+          f"{'CUDA kernel' if cuda else 'CPU'} self time {total / 1e3 / args.steps:.1f} ms per step")
+    achieved = flops / args.batch * plain.images_per_s / 1e12
+    share = f", {100 * achieved / args.peak_tflops:.1f}% of {args.peak_tflops:g} peak" if args.peak_tflops else ""
+    print(f"{flops / args.batch / 1e9:.2f} GFLOP per real image and step (torch.utils.flop_counter); "
+          f"without the profiler {plain.images_per_s:,.0f} images/s = {achieved:.3f} TFLOP/s{share}\n")
     print(f"{'kind of work':<34} {'share':>6}")
     for kind, t in sorted(by_kind.items(), key=lambda kv: -kv[1]):
         print(f"{kind:<34} {100 * t / total:>5.1f}%")
