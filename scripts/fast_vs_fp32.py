@@ -25,14 +25,19 @@ def train_and_score(preset: str, out: Path, seed: int, epochs: int, extra: list[
     gankit(["train", preset, "--out", str(out), *[a for o in overrides for a in ("--set", o)]])
     seconds = time.perf_counter() - start
     gankit(["eval", str(out), "--metrics", "fid,pr,classes", "--n", str(n)])
-    scores = {}
+    return {"seconds": seconds, **read_scores(out)}
+
+
+def read_scores(out: Path) -> dict:
+    """The last `gankit eval` values and the mean logged images/s of the run in `out`."""
+    scores = {"seconds": float("nan")}
     for line in (out / "metrics.jsonl").read_text().splitlines():
         rec = json.loads(line)
         if rec.get("source") == "eval":
             scores[rec["metric"]] = rec["value"]
     rates = [json.loads(line).get("images_per_s") for line in (out / "stats.jsonl").read_text().splitlines()]
     rates = [r for r in rates if r]
-    return {"seconds": seconds, "images_per_s": sum(rates) / max(len(rates), 1), **scores}
+    return {"images_per_s": sum(rates) / max(len(rates), 1), **scores}
 
 
 def main() -> None:
@@ -42,13 +47,18 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--n", type=int, default=10_000, help="samples scored per run")
     ap.add_argument("--out", type=Path, default=Path("fast_vs_fp32"))
+    ap.add_argument("--paths", nargs="+", choices=("fp32", "fast"), default=["fp32", "fast"],
+                    help="which paths to train (a later run can redo one; the table reads both from --out)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="gankit config KEY=VALUE for both paths")
     args = ap.parse_args()
     rows = []
     for seed in args.seeds:
         for path, extra in (("fp32", FP32), ("fast", [])):
-            res = train_and_score(args.preset, args.out / f"{path}-seed{seed}", seed, args.epochs,
-                                  [*args.overrides, *extra], args.n)
+            out = args.out / f"{path}-seed{seed}"
+            if path in args.paths:
+                res = train_and_score(args.preset, out, seed, args.epochs, [*args.overrides, *extra], args.n)
+            else:
+                res = read_scores(out)
             rows.append((path, seed, res))
     print(f"\n{args.preset}, {args.epochs} epoch(s), FID on {args.n} samples against the held-out split")
     cols = ("fid", "precision", "recall", "classes", "class_kl")

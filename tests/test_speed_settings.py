@@ -74,11 +74,12 @@ def test_auto_on_cpu_uses_bf16_only_where_the_cpu_has_it(monkeypatch, native):
     monkeypatch.setattr("gankit.speed.cpu_has_native_bf16", lambda: native)
     cpu = torch.device("cpu")
     s = resolve(load_preset("dcgan-mnist32"), cpu)
-    assert (s.amp, s.channels_last, s.compile, s.fused_adam, s.cuda_graphs) == (native, True, False, False, False)
+    assert (s.amp, s.channels_last, s.compile, s.fused_adam, s.cuda_graphs) == (native, True, False, True, False)
     assert resolve(load_preset("mlp-mnist"), cpu).amp == native
     assert not resolve(load_preset("mlp-mnist"), cpu).channels_last  # no convolutions
     assert not resolve(load_preset("dcgan-mnist32-wgangp"), cpu).amp  # gradient penalty stays fp32
-    assert not resolve(load_preset("gaussian-1d"), cpu).amp  # toy sets stay fp32
+    toy = resolve(load_preset("gaussian-1d"), cpu)
+    assert not toy.amp and not toy.fused_adam  # toy sets stay on the plain path
 
 
 def test_cuda_graphs_on_cpu_is_a_clear_error():

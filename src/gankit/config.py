@@ -127,11 +127,11 @@ class LogConfig:
 class SpeedConfig:
     """How fast the step runs, never what it computes in fp32 (see gankit.speed). auto: the best
     setting known for the device (CUDA: bf16, channels_last, compile, fused Adam; CPU: bf16 where
-    the CPU has native bf16, channels_last)."""
+    the CPU has native bf16, channels_last, fused Adam; toy sets: plain fp32 everywhere)."""
     amp: str = "auto"  # auto | bf16 | off: bf16 autocast of the forward passes
     channels_last: str = "auto"  # auto | on | off: NHWC memory layout for convolutions
     compile: str = "auto"  # auto | on | off: torch.compile of G and D (compile time pays off only on a GPU)
-    fused_adam: str = "auto"  # auto | on | off: Adam's single-kernel CUDA implementation
+    fused_adam: str = "auto"  # auto | on | off: Adam's fused implementation (one kernel on CUDA)
     cuda_graphs: str = "auto"  # auto (off) | on | off: replay CUDA graphs (torch.compile reduce-overhead)
 
 

@@ -8,7 +8,7 @@ rounds the forward passes (weights, losses and optimiser state stay fp32). `auto
                                                       natively (AVX512-BF16 or AMX); else off (fp32)
     channels_last   on (conv nets)                    on (conv nets: oneDNN's NHWC kernels)
     compile         on                                off (compile time never pays off in a CPU run)
-    fused_adam      on                                off (foreach Adam)
+    fused_adam      on                                on for image data (toy sets: foreach Adam)
     cuda_graphs     off (opt-in: not yet measured)    not available
 
 bf16 stays off under `auto` for the toy sets (tiny MLPs: nothing to gain, and their plots compare
@@ -90,7 +90,7 @@ def resolve(cfg, device: torch.device) -> Speed:
         amp=amp,
         channels_last=pick(s.channels_last, conv),
         compile=graphs or pick(s.compile, cuda),  # CUDA graphs come from the compiler's reduce-overhead mode
-        fused_adam=pick(s.fused_adam, cuda),
+        fused_adam=pick(s.fused_adam, cuda or is_image),  # CPU: 15-30% faster steps for the MLP GAN
         device_type=device.type,
         cuda_graphs=graphs,
     )

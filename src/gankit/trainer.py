@@ -80,7 +80,7 @@ def _grad_norm(params) -> torch.Tensor:
 def make_optimizer(params, o, device: torch.device, fused: bool = False) -> torch.optim.Optimizer:
     if o.kind == "sgd":
         return torch.optim.SGD(params, lr=o.lr, momentum=o.beta1, weight_decay=o.weight_decay)
-    # foreach Adam: one launch per group of tensors instead of one per tensor; fused (CUDA): one kernel
+    # foreach Adam: one launch per group of tensors instead of one per tensor; fused: one kernel for all
     return torch.optim.Adam(params, lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay,
                             **({"fused": True} if fused else {"foreach": True}))
 
