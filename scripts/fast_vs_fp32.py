@@ -25,7 +25,7 @@ def train_and_score(preset: str, out: Path, seed: int, epochs: int, extra: list[
     gankit(["train", preset, "--out", str(out), *[a for o in overrides for a in ("--set", o)]])
     seconds = time.perf_counter() - start
     gankit(["eval", str(out), "--metrics", "fid,pr,classes", "--n", str(n)])
-    return {"seconds": seconds, **read_scores(out)}
+    return {**read_scores(out), "seconds": seconds}
 
 
 def read_scores(out: Path) -> dict:

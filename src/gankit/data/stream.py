@@ -30,7 +30,7 @@ MAX_SUBSTITUTES = 100  # consecutive unreadable files tolerated before giving up
 
 class FolderFiles(torch.utils.data.Dataset):
     """The image files of a folder, decoded one at a time. An unreadable file is replaced by the
-    next readable one (a fixed choice, so runs stay reproducible) and reported once."""
+    next readable one (a fixed choice, so runs stay reproducible) and reported once per process."""
 
     name = "folder"
     is_image = True

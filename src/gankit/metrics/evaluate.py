@@ -53,17 +53,16 @@ class Evaluator:
         """uint8 held-out images (min(n, available), C, H, W) from a fixed permutation."""
         name = self.cfg.data.name
         if name in ("mnist", "fashion-mnist"):
+            from ..data import Dataset
             from ..data.idx import load_idx_images
 
-            images, _ = load_idx_images(name, self.cfg.data.root or self.data_root, "test")
+            images = Dataset(name, load_idx_images(name, self.cfg.data.root or self.data_root, "test")[0])
         else:
             from ..data import load_dataset
 
             images = load_dataset(self.cfg.data, self.data_root)  # a large folder is streamed: only n decoded
-            perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
-            return images.take(perm[: min(self.n, len(images))])
         perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
-        return images[perm[: min(self.n, len(images))]]
+        return images.take(perm[: min(self.n, len(images))])
 
     def reference(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._reference is None:
