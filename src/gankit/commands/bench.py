@@ -7,14 +7,12 @@
 from __future__ import annotations
 
 from ..errors import GankitError
+from .config_args import add_config_arguments, resolve_config
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="measure training speed (images/s, time of one epoch); writes nothing")
-    p.add_argument("preset", nargs="?", help="preset name (see `gankit presets`)")
-    p.add_argument("--config", help="a config TOML file instead of a preset")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="change a config value, e.g. --set speed.amp=off")
+    add_config_arguments(p, set_example="speed.amp=off")
     p.add_argument("--batch", type=int, help="batch size (default: the preset's)")
     p.add_argument("--steps", type=int, default=50, help="timed generator steps (default 50)")
     p.add_argument("--warmup", type=int, default=5,
@@ -29,7 +27,6 @@ def run(args) -> int:
 
     from ..bench import time_trainer
     from ..trainer import Trainer
-    from .train import resolve_config
 
     if args.steps < 1 or args.warmup < 0:
         raise GankitError("--steps must be at least 1 and --warmup 0 or more")

@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 
 from ..errors import GankitError
+from .config_args import add_config_arguments, resolve_config
 
 log = logging.getLogger("gankit")
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a GAN (a preset, a config file, or --resume a run)")
-    p.add_argument("preset", nargs="?", help="preset name (see `gankit presets`)")
-    p.add_argument("--config", help="a config TOML file, e.g. a run's config.toml")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="change a config value, e.g. --set train.epochs=3 --set optim.d.lr=2e-4")
+    add_config_arguments(p, "a config TOML file, e.g. a run's config.toml",
+                         "train.epochs=3 --set optim.d.lr=2e-4")
     p.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")
     p.add_argument("--out", help="run directory to create (default runs/<preset>-<time>)")
     p.add_argument("--data-root", help="folder holding mnist/ and fashion-mnist/ (default $GANKIT_DATA, "
@@ -25,19 +24,6 @@ def add_parser(sub) -> None:
                    help="train on N processes of this machine (one per GPU) through torchrun; "
                         "train.batch_size stays the global batch")
     p.set_defaults(func=run)
-
-
-def resolve_config(args):
-    from ..config import load_file, load_preset
-
-    if args.config and args.preset:
-        raise GankitError("give a preset or --config FILE, not both")
-    if not (args.config or args.preset):
-        raise GankitError("name a preset (see `gankit presets`) or give --config FILE")
-    overrides = list(args.overrides)
-    if getattr(args, "device", None):
-        overrides.append(f"device={args.device}")
-    return load_file(args.config, overrides) if args.config else load_preset(args.preset, overrides)
 
 
 def launch_torchrun(args) -> int:
