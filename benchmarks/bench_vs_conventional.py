@@ -28,13 +28,13 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision import transforms
 
-from gankit.bench import synchronize, time_trainer
+from gankit.training.timing import synchronize, time_trainer
 from gankit.config import load_preset
 from gankit.data.folder import find_images
 from gankit.data.idx import load_idx_images
 from gankit.nets import build_networks
-from gankit.objectives import make_objective
-from gankit.trainer import Trainer, resolve_device
+from gankit.losses import make_objective
+from gankit.training.loop import Trainer, resolve_device
 
 
 class PILImages(torch.utils.data.Dataset):

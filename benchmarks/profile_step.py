@@ -16,9 +16,9 @@ from collections import defaultdict
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from gankit.bench import time_trainer
+from gankit.training.timing import time_trainer
 from gankit.config import load_preset
-from gankit.trainer import Trainer, resolve_device
+from gankit.training.loop import Trainer, resolve_device
 
 # operator-name fragments -> kind of work; the first match wins
 KINDS = [

@@ -16,7 +16,7 @@ import time
 import torch
 
 from gankit.config import load_preset
-from gankit.live_diagnosis import train_and_diagnose
+from gankit.callbacks.diagnosis import train_and_diagnose
 
 RING = ["train.steps=400", "train.log_every=20", "data.size=16000"]
 # name -> (preset, overrides, the finding the setting is meant to produce)

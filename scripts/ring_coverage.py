@@ -16,7 +16,7 @@ import torch
 
 from gankit.config import load_preset
 from gankit.metrics.toy import mode_stats
-from gankit.trainer import Trainer
+from gankit.training.loop import Trainer
 
 
 def mode_coverage(samples: torch.Tensor, mixture, min_frac: float = 0.01) -> tuple[int, float, list[int]]:

@@ -15,7 +15,7 @@ torch.set_num_threads(1)
 
 from gankit import distributed  # noqa: E402
 from gankit.config import load_preset  # noqa: E402
-from gankit.trainer import Trainer  # noqa: E402
+from gankit.training.loop import Trainer  # noqa: E402
 
 COMMON = ["device=cpu", "eval.every=0", "log.tensorboard=off", "log.progress=off", "train.log_every=3"]
 

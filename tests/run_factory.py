@@ -53,7 +53,7 @@ def trained_run(path: Path, image_root: Path | None = None, steps: int = 3) -> P
     """A real, tiny run with a checkpoint: ring-2d, or 16x16 RGB images from `image_root` with MLPs."""
     from gankit.config import load_preset, to_toml
     from gankit.run import RunDir
-    from gankit.trainer import Trainer
+    from gankit.training.loop import Trainer
 
     sets = [f"train.steps={steps}", "train.log_every=1", "device=cpu"]
     if image_root is None:

@@ -7,7 +7,7 @@ import json
 from PIL import Image
 
 from gankit.cli import main
-from gankit.compare import load_runs, table, text_table
+from gankit.reports.compare import load_runs, table, text_table
 from run_factory import fake_run
 
 

@@ -13,7 +13,7 @@ from gankit.config import load_preset
 from gankit.data import Dataset, DeviceLoader, load_dataset
 from gankit.data.stream import FolderFiles, StreamLoader
 from gankit.errors import GankitError
-from gankit.trainer import Trainer
+from gankit.training.loop import Trainer
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from gankit.data.toy import ring_2d
-from gankit.diagnose import PERSIST, WARMUP, Context, Diagnoser, diagnose
-from gankit.sample_stats import mean_pairwise_distance, mode_counts
+from gankit.diagnosis.rules import PERSIST, WARMUP, Context, Diagnoser, diagnose
+from gankit.diagnosis.sample_stats import mean_pairwise_distance, mode_counts
 
 HEALTHY = dict(d_loss=1.2, g_loss=0.9, d_real=0.58, d_fake=0.42, d_acc=0.7, d_grad_norm=1.0, g_grad_norm=2.0,
                diversity=1.0)

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from gankit.config import load_preset
-from gankit.live_diagnosis import train_and_diagnose
+from gankit.callbacks.diagnosis import train_and_diagnose
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (fixture in conftest.py)

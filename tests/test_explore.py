@@ -9,7 +9,7 @@ from PIL import Image
 from gankit.cli import main
 from gankit.config import load_preset
 from gankit.errors import GankitError
-from gankit.explore import interpolation, latent_draw, slerp
+from gankit.generation.explore import interpolation, latent_draw, slerp
 from run_factory import shared_run
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gankit.cli import main
-from gankit.sampling import load_generator
+from gankit.generation.sampling import load_generator
 from run_factory import shared_run
 
 

@@ -5,8 +5,8 @@ import time
 import torch
 
 from gankit.config import load_preset
-from gankit.sampling import draw
-from gankit.trainer import Trainer
+from gankit.generation.sampling import draw
+from gankit.training.loop import Trainer
 
 
 def test_gaussian_1d_default_preset_converges(tmp_path):

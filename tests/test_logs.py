@@ -10,9 +10,9 @@ import pytest
 
 from gankit.config import load_preset
 from gankit.errors import GankitError
-from gankit.logs import PlainProgress, progress_mode, standard_callbacks
+from gankit.callbacks.progress import PlainProgress, progress_mode, standard_callbacks
 from gankit.run import RunDir
-from gankit.trainer import Trainer
+from gankit.training.loop import Trainer
 
 TINY = ["train.steps=4", "train.log_every=2", "data.size=1024", "train.sample_grid=100", "device=cpu"]
 
@@ -83,7 +83,7 @@ def test_tensorboard_gets_scalars_metrics_and_sample_grids(tmp_path):
 
 
 def test_logging_settings_may_change_on_resume(tmp_path):
-    from gankit.trainer import resume
+    from gankit.training.loop import resume
 
     cfg = load_preset("ring-2d", TINY + ["log.tensorboard=off"])
     run = RunDir.create(cfg.name, tmp_path / "run")

@@ -105,9 +105,9 @@ def test_eval_command_on_an_mnist_run(tmp_path, capsys, data_root):
 
 def test_resume_keeps_the_best_checkpoint_logic(tmp_path):
     from gankit.config import load_preset
-    from gankit.metrics.callback import EvalCallback
+    from gankit.callbacks.evaluation import EvalCallback
     from gankit.run import RunDir
-    from gankit.trainer import Trainer
+    from gankit.training.loop import Trainer
 
     cfg = load_preset("gaussian-1d", ["train.steps=12", "data.size=4000", "train.batch_size=1000", "eval.n=300"])
     run = RunDir.create("g", tmp_path / "g")
@@ -145,7 +145,7 @@ def test_training_goes_on_without_metrics_when_inception_weights_are_missing(tmp
     from types import SimpleNamespace
 
     from gankit.config import load_preset
-    from gankit.metrics.callback import EvalCallback
+    from gankit.callbacks.evaluation import EvalCallback
 
     monkeypatch.setenv("GANKIT_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
     cfg = load_preset("dcgan-rgb", [f"data.root={image_folder}", "data.resolution=32"])

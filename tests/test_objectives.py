@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gankit.config import LossConfig
-from gankit.objectives import make_objective
+from gankit.losses import make_objective
 
 
 def test_bce_losses_match_the_value_function():

@@ -10,7 +10,7 @@ from gankit.config import load_preset, preset_names
 from gankit.data import sample_shape
 from gankit.nets import build_networks, count_parameters
 from gankit.run import RunDir
-from gankit.trainer import Trainer
+from gankit.training.loop import Trainer
 
 COUNTS = {
     ("mlp-mnist", ()): (1_506_000, 1_492_993),

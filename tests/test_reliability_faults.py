@@ -15,7 +15,7 @@ from gankit import run as run_module
 from gankit.config import load_preset
 from gankit.errors import GankitError
 from gankit.run import RunDir, atomic_write_bytes, load_checkpoint_file
-from gankit.trainer import Trainer, resume
+from gankit.training.loop import Trainer, resume
 
 SMALL = ["train.log_every=5", "model.hidden=16", "train.batch_size=64", "data.size=1024",
          "train.sample_grid=20", "train.checkpoint_every=5"]

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from gankit.cli import main
-from gankit.report import (TIMELINE_MAX, build_report, diagnosis_table, metric_series, timeline_subset,
+from gankit.reports.page import (TIMELINE_MAX, build_report, diagnosis_table, metric_series, timeline_subset,
                            write_report)
 from run_factory import fake_run, shared_run
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gankit.report import write_report
+from gankit.reports.page import write_report
 from chromium import Chromium
 from run_factory import fake_run
 

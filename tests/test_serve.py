@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from chromium import Chromium
-from gankit.serve import make_server
+from gankit.serve.server import make_server
 from run_factory import shared_run
 from test_report_browser import shots_dir
 

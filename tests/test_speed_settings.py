@@ -10,8 +10,8 @@ import torch
 from gankit.cli import main
 from gankit.config import load_preset
 from gankit.errors import GankitError
-from gankit.speed import apply_to_networks, resolve
-from gankit.trainer import Trainer
+from gankit.training.speed import apply_to_networks, resolve
+from gankit.training.loop import Trainer
 
 SETTINGS = {"amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off"),
             "compile": ("auto", "on", "off"), "fused_adam": ("auto", "on", "off"),
@@ -71,7 +71,7 @@ def test_auto_on_cuda_picks_the_fast_path(monkeypatch):
 
 @pytest.mark.parametrize("native", [True, False])
 def test_auto_on_cpu_uses_bf16_only_where_the_cpu_has_it(monkeypatch, native):
-    monkeypatch.setattr("gankit.speed.cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr("gankit.training.speed.cpu_has_native_bf16", lambda: native)
     cpu = torch.device("cpu")
     s = resolve(load_preset("dcgan-mnist32"), cpu)
     assert (s.amp, s.channels_last, s.compile, s.fused_adam, s.cuda_graphs) == (native, True, False, True, False)

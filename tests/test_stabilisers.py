@@ -7,14 +7,14 @@ import torch
 from torch import nn
 
 from gankit.config import LossConfig, load_preset
-from gankit.ema import EMA
+from gankit.training.ema import EMA
 from gankit.errors import GankitError
 from gankit.nets import build_networks, count_parameters
 from gankit.nets.layers import add_spectral_norm
-from gankit.objectives import Objective, gradient_penalty, make_objective, r1_penalty
+from gankit.losses import Objective, gradient_penalty, make_objective, r1_penalty
 from gankit.run import RunDir
-from gankit.sampling import load_generator
-from gankit.trainer import Trainer
+from gankit.generation.sampling import load_generator
+from gankit.training.loop import Trainer
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (fixture in conftest.py)

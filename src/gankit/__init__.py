@@ -17,7 +17,7 @@ from .errors import GankitError
 def train(cfg: Config, out=None, data_root=None, progress: bool = False):
     """Train `cfg` into a new run directory and return it."""
     from .run import RunDir
-    from .trainer import Trainer
+    from .training.loop import Trainer
 
     run = RunDir.create(cfg.name, out)
     from .config import to_toml
@@ -29,7 +29,7 @@ def train(cfg: Config, out=None, data_root=None, progress: bool = False):
 
 def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
     """The trained generator of a run (eval mode) and the run's config."""
-    from .sampling import load_generator as _load
+    from .generation.sampling import load_generator as _load
 
     return _load(run_path, checkpoint, device)
 

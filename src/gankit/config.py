@@ -125,7 +125,7 @@ class LogConfig:
 
 @dataclass(frozen=True)
 class SpeedConfig:
-    """How fast the step runs, never what it computes in fp32 (see gankit.speed). auto: the best
+    """How fast the step runs, never what it computes in fp32 (see gankit.training.speed). auto: the best
     setting known for the device (CUDA: bf16, channels_last, compile, fused Adam; CPU: bf16 where
     the CPU has native bf16, channels_last, fused Adam; toy sets: plain fp32 everywhere)."""
     amp: str = "auto"  # auto | bf16 | off: bf16 autocast of the forward passes

@@ -176,7 +176,7 @@ def run_theory(steps=DEFAULT_STEPS, seed: int = 0, fit_iters: int = 400, progres
     learning rates on a cosine decay, which lets the game settle near its equilibrium; at each of
     `steps` take a snapshot. `progress(snapshot)` is called after each."""
     from .config import load_preset
-    from .trainer import Trainer
+    from .training.loop import Trainer
 
     total = max(steps)
     # the trainer's own cosine schedule (train.lr_schedule), decaying to 0 at the last snapshot

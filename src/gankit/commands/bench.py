@@ -25,8 +25,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import torch
 
-    from ..bench import time_trainer
-    from ..trainer import Trainer
+    from ..training.timing import time_trainer
+    from ..training.loop import Trainer
 
     if args.steps < 1 or args.warmup < 0:
         raise GankitError("--steps must be at least 1 and --warmup 0 or more")

@@ -12,7 +12,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..compare import write_comparison
+    from ..reports.compare import write_comparison
 
     page, png, text = write_comparison(args.runs, args.out)
     print(text)

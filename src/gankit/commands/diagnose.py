@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..config import from_saved, read_toml
-    from ..diagnose import Context, diagnose
+    from ..diagnosis.rules import Context, diagnose
     from ..run import RunDir
 
     run_dir = RunDir.open(args.run, need_checkpoint=False)

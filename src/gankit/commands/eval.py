@@ -25,7 +25,7 @@ def run(args) -> int:
     from ..errors import GankitError
     from ..metrics.evaluate import Evaluator, append_records, format_table, records
     from ..run import RunDir
-    from ..sampling import draw, load_generator
+    from ..generation.sampling import draw, load_generator
 
     if args.n < 2:
         raise GankitError(f"--n must be at least 2 (got {args.n})")

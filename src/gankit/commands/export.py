@@ -13,8 +13,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..export import export_generator, metadata
-    from ..sampling import load_generator
+    from ..generation.export import export_generator, metadata
+    from ..generation.sampling import load_generator
 
     out = args.out or ("generator.onnx" if args.format == "onnx" else "generator.pt")
     diff = export_generator(args.run, args.format, out, args.checkpoint)

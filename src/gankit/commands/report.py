@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..report import write_report
+    from ..reports.page import write_report
 
     out = write_report(args.run, args.out)
     print(f"wrote {out} (open it in a browser: file://{out.resolve()})")

@@ -30,8 +30,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..errors import GankitError
-    from ..explore import generate, latent_draw, write_interpolation
-    from ..sampling import draw, load_generator, write_samples
+    from ..generation.explore import generate, latent_draw, write_interpolation
+    from ..generation.sampling import draw, load_generator, write_samples
 
     n = args.n if args.n is not None else (8 if args.interpolate else 64)
     if n < 1:

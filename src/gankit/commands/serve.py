@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..serve import make_server
+    from ..serve.server import make_server
 
     server = make_server(args.run, args.host, args.port, args.checkpoint, args.device)
     host, port = server.server_address[:2]

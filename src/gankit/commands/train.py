@@ -70,11 +70,11 @@ def run(args) -> int:
 def _run(args) -> int:
     from .. import distributed
     from ..config import to_toml
-    from ..diagnose import Context
-    from ..live_diagnosis import DiagnosisCallback
-    from ..metrics.callback import EvalCallback
+    from ..diagnosis.rules import Context
+    from ..callbacks.diagnosis import DiagnosisCallback
+    from ..callbacks.evaluation import EvalCallback
     from ..run import RunDir
-    from ..trainer import Trainer, resume
+    from ..training.loop import Trainer, resume
 
     if args.resume:
         if args.preset or args.config or args.out:
@@ -98,6 +98,7 @@ def _run(args) -> int:
             if not distributed.is_main():  # rank 0 alone writes the run directory
                 trainer = Trainer(cfg, None, data_root=args.data_root, progress=False)
                 trainer.fit()
+                distributed.barrier()  # wait for rank 0's report: gloo may abort if a peer leaves first
                 return 0
         run_dir = RunDir.create(cfg.name, args.out)
         run_dir.write_text("config.toml", to_toml(cfg))
@@ -111,6 +112,7 @@ def _run(args) -> int:
         log.info("%s", trainer.describe())
         log.info("run directory: %s", run_dir.path)
     trainer.fit()
+    distributed.barrier()  # no rank tears the process group down while another still uses it
     if not distributed.is_main():
         return 0
     last = next((r for r in reversed(run_dir.read_stats()) if "d_loss" in r), {})

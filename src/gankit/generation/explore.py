@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from . import config as C
-from .errors import GankitError
-from .run import atomic_write_bytes
+from .. import config as C
+from ..errors import GankitError
+from ..run import atomic_write_bytes
 
 MAX_RESAMPLE_ROUNDS = 1000
 
@@ -109,7 +109,7 @@ def _toy_frames(points: torch.Tensor, cfg: C.Config, title: str) -> tuple[bytes,
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from .data.toy import TOY_SETS
+    from ..data.toy import TOY_SETS
 
     dist = TOY_SETS[cfg.data.name]()
     means = torch.tensor(dist.means, dtype=torch.float32)

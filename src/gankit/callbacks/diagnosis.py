@@ -1,4 +1,4 @@
-"""The diagnosis during training: a trainer callback that runs the rules of `gankit.diagnose` on
+"""The diagnosis during training: a trainer callback that runs the rules of `gankit.diagnosis.rules` on
 each new stats record, says so once when a finding starts and once when it clears, records both
 in stats.jsonl as {"event": "diagnosis", ...} lines and sums up at the end of the run.
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from .diagnose import Context, Diagnoser, Finding
-from .trainer import Callback
+from ..diagnosis.rules import Context, Diagnoser, Finding
+from ..training.loop import Callback
 
 
 def _say(text: str) -> None:
@@ -73,8 +73,8 @@ class DiagnosisCallback(Callback):
 def train_and_diagnose(cfg, data_root=None, verbose: bool = False) -> DiagnosisCallback:
     """Train `cfg` without a run directory and return the diagnosis callback (findings, detection
     steps). A run that diverges to NaN ends early; its diagnosis is still returned."""
-    from .errors import GankitError
-    from .trainer import Trainer
+    from ..errors import GankitError
+    from ..training.loop import Trainer
 
     callback = DiagnosisCallback(Context.from_config(cfg), verbose=verbose)
     trainer = Trainer(cfg, None, data_root=data_root, progress=False, callbacks=[callback])

@@ -17,8 +17,8 @@ import random
 import numpy as np
 import torch
 
-from . import config as C
-from .errors import GankitError
+from .. import config as C
+from ..errors import GankitError
 
 log = logging.getLogger("gankit")
 

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from . import config as C
-from . import distributed
-from .data import load_dataset, make_loader
+from .. import config as C
+from .. import distributed
+from ..data import load_dataset, make_loader
 from .ema import EMA
-from .errors import GankitError
-from .nets import build_networks, count_parameters
-from .objectives import make_objective
+from ..errors import GankitError
+from ..nets import build_networks, count_parameters
+from ..losses import make_objective
 from .reliability import Diverged, check_weights, preserved_rng, config_differences, prepare_rollback, rollback_or_stop
-from .run import RunDir
+from ..run import RunDir
 
 log = logging.getLogger("gankit")
 
@@ -120,7 +120,7 @@ class Trainer:
         self.run = run
         self.progress = progress
         self.callbacks = list(callbacks or [])
-        from .logs import standard_callbacks  # plain progress lines, TensorBoard (per cfg.log)
+        from ..callbacks.progress import standard_callbacks  # plain progress lines, TensorBoard (per cfg.log)
 
         self.callbacks += standard_callbacks(cfg, run, progress)
         self.device = resolve_device(cfg.device)
@@ -161,7 +161,7 @@ class Trainer:
         self._lo = {k: torch.full((), math.inf, device=self.device) for k in SPREAD_KEYS}
         self._hi = {k: torch.full((), -math.inf, device=self.device) for k in SPREAD_KEYS}
         # diversity of G's samples at log time (for the diagnosis), from noise fixed like fixed_noise
-        from .sample_stats import SampleStats
+        from ..diagnosis.sample_stats import SampleStats
 
         self.sample_stats = SampleStats(self.dataset, cfg.seed)
         self.diagnostic_noise = self.noise(self.sample_stats.n, torch.Generator().manual_seed(cfg.seed + 2))
@@ -444,13 +444,13 @@ class Trainer:
 
     def _finish(self) -> None:
         if self.run:
-            from .plots import save_loss_plot
+            from ..plots import save_loss_plot
 
             save_loss_plot(self.run.read_stats(), self.run.path / "losses.png")
         for cb in self.callbacks:
             cb.on_train_end(self)
         if self.run:  # last, so that final metrics and findings from the callbacks are on the page
-            from .report import write_report
+            from ..reports.page import write_report
 
             try:
                 write_report(self.run.path)
@@ -458,7 +458,7 @@ class Trainer:
                 log.warning("could not write report.html (%s); write it with: gankit report %s", e, self.run.path)
 
     def save_samples(self, epoch: int) -> None:
-        from .plots import save_grid, save_toy_plot
+        from ..plots import save_grid, save_toy_plot
 
         samples = self.generate(self.fixed_noise)
         path = self.run.samples_dir / f"epoch-{epoch:04d}.png"
@@ -468,7 +468,7 @@ class Trainer:
             save_toy_plot(samples, self.dataset.distribution, path, f"{self.cfg.name}, epoch {epoch}")
 
     def _progress_bar(self):
-        from .logs import progress_mode
+        from ..callbacks.progress import progress_mode
 
         if progress_mode(self.cfg, self.progress) != "bar":  # plain lines come from a callback
             return None

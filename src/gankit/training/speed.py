@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import GankitError
+from ..errors import GankitError
 
 CONV_ARCHITECTURES = ("dcgan-tconv", "dcgan-upsample", "dcgan")
 

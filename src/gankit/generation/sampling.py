@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import config as C
-from .data import sample_shape, to_uint8
-from .errors import GankitError
-from .nets import build_networks
-from .run import RunDir
+from .. import config as C
+from ..data import sample_shape, to_uint8
+from ..errors import GankitError
+from ..nets import build_networks
+from ..run import RunDir
 
 
 def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
@@ -43,9 +43,9 @@ def draw(g, cfg: C.Config, n: int, seed: int = 0, device: str = "cpu") -> torch.
 
 def write_samples(samples: torch.Tensor, cfg: C.Config, out: Path) -> Path:
     """PNG grid (images) or plot (toy) for .png; raw array for .npy (uint8 images, float toy points)."""
-    from .data.toy import TOY_SETS
-    from .plots import save_grid, save_toy_plot
-    from .run import atomic_write_bytes
+    from ..data.toy import TOY_SETS
+    from ..plots import save_grid, save_toy_plot
+    from ..run import atomic_write_bytes
 
     out = Path(out)
     is_image = samples.dim() == 4

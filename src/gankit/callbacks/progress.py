@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import sys
 
-from .errors import GankitError
-from .trainer import Callback
+from ..errors import GankitError
+from ..training.loop import Callback
 
 
 def progress_mode(cfg, progress: bool = True, stream=None) -> str:

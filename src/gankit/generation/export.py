@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import GankitError
-from .run import atomic_write_bytes
+from ..errors import GankitError
+from ..run import atomic_write_bytes
 
 FORMATS = ("torchscript", "onnx")
 TOLERANCE = 1e-4  # float32 kernels may differ by rounding between runtimes, not by more
@@ -92,7 +92,7 @@ def metadata(cfg) -> dict:
 def export_generator(run_path, fmt: str, out, checkpoint: str = "last") -> float | None:
     """Write the run's generator to `out` in `fmt`; return the largest |exported - G| on fresh latents
     (None if it could not be checked). Raises GankitError if the export does not reproduce G."""
-    from .errors import did_you_mean
+    from ..errors import did_you_mean
     from .sampling import load_generator
 
     if fmt not in FORMATS:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .data.convert import to_unit_range
+from ..data.convert import to_unit_range
 
 DIVERSITY_SAMPLES = 256  # 32,640 pairs: the ratio is stable to a few per cent, and costs one small G forward
 

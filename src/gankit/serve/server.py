@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import GankitError
-from .explore import generate, interpolation, latent_draw
+from ..errors import GankitError
+from ..generation.explore import generate, interpolation, latent_draw
 
 log = logging.getLogger("gankit")
 
@@ -118,8 +118,8 @@ class Playground:
         return {"z": z.tolist(), "images": images}
 
     def _toy_plot(self, x: torch.Tensor) -> bytes:
-        from .data.toy import TOY_SETS
-        from .plots import save_toy_plot
+        from ..data.toy import TOY_SETS
+        from ..plots import save_toy_plot
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "plot.png"
@@ -192,7 +192,7 @@ def make_handler(play: Playground):
 def make_server(run_path, host: str = "127.0.0.1", port: int = 8000, checkpoint: str = "last",
                 device: str = "cpu") -> ThreadingHTTPServer:
     """The server, bound and ready (port 0 = any free port); call serve_forever() on it."""
-    from .sampling import load_generator
+    from ..generation.sampling import load_generator
 
     g, cfg = load_generator(run_path, checkpoint, device)
     try:

@@ -68,7 +68,7 @@ class Context:
 
     @classmethod
     def from_config(cls, cfg) -> "Context":
-        from . import config as C
+        from .. import config as C
 
         return cls(loss_kind=cfg.loss.kind, g_form=cfg.loss.g_form, real_target=cfg.loss.real_target,
                    fake_target=cfg.loss.fake_target, d_lr=cfg.optim.d.lr, g_lr=cfg.optim.g.lr,

@@ -15,9 +15,9 @@ import torch
 
 from ..data import sample_shape
 from ..errors import GankitError
-from ..trainer import Callback
-from . import DIRECTION, check_primary, domain_of, parse_metrics
-from .evaluate import Evaluator, append_records, read_records, records
+from ..training.loop import Callback
+from ..metrics import DIRECTION, check_primary, domain_of, parse_metrics
+from ..metrics.evaluate import Evaluator, append_records, read_records, records
 
 log = logging.getLogger("gankit")
 

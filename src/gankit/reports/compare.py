@@ -11,10 +11,10 @@ import html
 import math
 from pathlib import Path
 
-from .errors import GankitError
-from .report import (CSS, PALETTE, _finite, _fmt, _img, _plt, _png, _table, metric_series, read_jsonl,
+from ..errors import GankitError
+from .page import (CSS, PALETTE, _finite, _fmt, _img, _plt, _png, _table, metric_series, read_jsonl,
                      training_stats)
-from .run import RunDir, atomic_write_bytes
+from ..run import RunDir, atomic_write_bytes
 
 CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), ("d_real", "D(x)"), ("d_fake", "D(G(z))"))
 

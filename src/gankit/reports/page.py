@@ -18,7 +18,7 @@ import math
 import re
 from pathlib import Path
 
-from .run import RunDir, atomic_write_bytes
+from ..run import RunDir, atomic_write_bytes
 
 TIMELINE_MAX = 12  # sample grids shown in the timeline; more would make the page unreadable
 PALETTE = ("#3366cc", "#dc3912", "#109618", "#ff9900", "#990099", "#0099c6", "#dd4477")
@@ -326,7 +326,7 @@ footer { color:var(--muted); font-size:12px; text-align:center; padding:10px; }
 
 def build_report(run_path) -> str:
     """The report page of a run directory, as one HTML string."""
-    from .config import read_toml
+    from ..config import read_toml
 
     run = RunDir.open(run_path, need_checkpoint=False)
     config_text = run.config_path.read_text(encoding="utf-8") if run.config_path.is_file() else ""
@@ -403,7 +403,7 @@ def build_report(run_path) -> str:
         ("summary", "Summary"), ("final", "Samples and losses"), ("curves", "Gradients"), ("metrics", "Metrics"),
         ("diagnosis", "Diagnosis"), ("timeline", "Timeline"), ("config", "Config")))
     desc = html.escape(cfg.get("description", ""))
-    from . import __version__
+    from .. import __version__
 
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
