@@ -60,6 +60,7 @@ def main() -> None:
         results[job["name"]] = {"rank_spread": spread[0], "steps": trainer.pos.step}
     if d.is_main:
         (out / f"results-world{d.world}.json").write_text(json.dumps(results))
+    distributed.barrier()  # leave together: gloo may abort a rank whose peer tears down first
     distributed.shutdown()
 
 

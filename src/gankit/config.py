@@ -63,7 +63,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class LossConfig:
-    kind: str = "bce"  # bce | lsgan | wgan-gp | hinge
+    kind: str = "bce"  # a row of gankit.losses.LOSSES: bce | lsgan | wgan-gp | hinge
     g_form: str = "non-saturating"  # non-saturating (max log D(G(z))) | minimax (min log(1-D(G(z))))
     real_target: float = 1.0  # label for real samples (0.9 = one-sided smoothing)
     fake_target: float = 0.0  # label for generated samples
@@ -167,7 +167,7 @@ CHOICES = {
     "model.g_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
     "model.d_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
     "model.init": ("default", "dcgan"),
-    "loss.kind": ("bce", "lsgan", "wgan-gp", "hinge"),
+    "loss.kind": None,  # the rows of gankit.losses.LOSSES, checked in validate()
     "model.d_norm": ("batch", "layer", "none"),
     "loss.g_form": ("non-saturating", "minimax"),
     "loss.d_reduction": ("sum", "mean"),
@@ -196,6 +196,11 @@ def validate(cfg: Config) -> Config:
                 f"{key} = {flat[key]!r} is not valid{did_you_mean(str(flat[key]), allowed)}; "
                 f"choose one of: {', '.join(allowed)}"
             )
+    from .losses import KINDS  # late import: the table's functions import torch
+
+    if cfg.loss.kind not in KINDS:
+        raise GankitError(f"loss.kind = {cfg.loss.kind!r} is not valid{did_you_mean(cfg.loss.kind, KINDS)}; "
+                          f"choose one of: {', '.join(KINDS)}")
     from .nets import ARCHITECTURES  # late import: nets import torch
 
     for key in ("model.g", "model.d"):

@@ -1,22 +1,26 @@
-"""GAN objectives as small functions of discriminator logits.
+"""GAN losses as a table: one row per `loss.kind`, each a few small functions of D's outputs.
 
 D returns logits; the seeds' final Sigmoid lives here, inside BCE-with-logits, which is the
 same mathematics as Sigmoid + BCELoss but stable and safe under autocast.
 
     obj = make_objective(cfg.loss)
     d_loss = obj.d_loss(D(x), D(G(z).detach())) + obj.penalty(D, x, G(z).detach())  # penalty may be None
-    g_loss = obj.g_loss(D(G(z)))
+    g_loss = obj.g_loss(D(G(z)))            # relativistic rows also take D(x): obj.g_loss(D(G(z)), D(x))
 
-For wgan-gp and hinge, D is a critic: its raw output is a score, not a probability.
+Adding a loss is one new row of LOSSES: config choices, the diagnosis (critic or not) and the
+speed settings (penalty or not) read what they need from it. For critics (wgan-gp, hinge) D's
+raw output is a score, not a probability.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+from . import distributed
 from .errors import GankitError
 
 
@@ -29,6 +33,102 @@ def _mse(out: torch.Tensor, target: float) -> torch.Tensor:
     return F.mse_loss(out, torch.full_like(out, target))
 
 
+# ---------------------------------------------------------------- the rows' functions
+# d(real, fake, s) -> (real term, fake term); g(fake, real, s) -> G's loss; s: the LossConfig settings
+
+def _bce_d(real, fake, s):
+    return _bce(real, s.real_target), _bce(fake, s.fake_target)
+
+
+def _bce_g(fake, real, s):
+    if s.g_form == "minimax":
+        # descend log(1 - D(G(z))) = -BCE(l, 0): saturates when D confidently rejects G's samples
+        return -_bce(fake, 0.0)
+    return _bce(fake, 1.0)  # non-saturating: ascend log D(G(z))
+
+
+def _lsgan_d(real, fake, s):
+    return _mse(real, s.real_target), _mse(fake, s.fake_target)
+
+
+def _lsgan_g(fake, real, s):
+    return _mse(fake, 1.0)  # least squares: push D(G(z)) to the real label
+
+
+def _wgan_d(real, fake, s):
+    return -real.mean(), fake.mean()  # the critic ascends E[D(x)] - E[D(G(z))]
+
+
+def _hinge_d(real, fake, s):
+    return F.relu(1 - real).mean(), F.relu(1 + fake).mean()
+
+
+def _critic_g(fake, real, s):
+    return -fake.mean()  # raise the critic's score of G's samples
+
+
+def _probability(out):
+    return torch.sigmoid(out)
+
+
+def _raw(out):
+    return out
+
+
+def _label_midpoint(s) -> float:
+    return (s.real_target + s.fake_target) / 2
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One row of the table."""
+
+    d: Callable  # (D(x), D(G(z)), settings) -> (real term, fake term), summed or averaged by d_reduction
+    g: Callable  # (D(G(z)), D(x) or None, settings) -> G's loss
+    score: Callable  # D's output -> what is reported as D(x): a probability, or the raw score
+    threshold: Callable  # settings -> score above which D calls a sample real (its accuracy)
+    critic: bool = False  # D's output is a score defined up to an offset, not a probability
+    gradient_penalty: bool = False  # WGAN-GP's penalty on real/fake interpolates (weight loss.gp_weight)
+    g_needs_real: bool = False  # G's loss also reads D(x) (relativistic losses): one more D forward
+    about: str = ""
+
+
+LOSSES: dict[str, Loss] = {
+    "bce": Loss(_bce_d, _bce_g, _probability, lambda s: 0.5,
+                about="seed S2's value function: BCE on logits (non-saturating or minimax G)"),
+    "lsgan": Loss(_lsgan_d, _lsgan_g, _raw, _label_midpoint,
+                  about="least squares (seed S3's MSE): D regresses the labels, G pushes D(G(z)) to the real one"),
+    "wgan-gp": Loss(_wgan_d, _critic_g, _raw, lambda s: 0.0, critic=True, gradient_penalty=True,
+                    about="Wasserstein critic E[D(G(z))] - E[D(x)] + lambda * GP"),
+    "hinge": Loss(_hinge_d, _critic_g, _raw, lambda s: 0.0, critic=True,
+                  about="hinge: E[relu(1 - D(x))] + E[relu(1 + D(G(z)))], G: -E[D(G(z))]"),
+}
+KINDS = tuple(LOSSES)
+
+
+def loss_row(kind: str) -> Loss:
+    if kind not in LOSSES:
+        from .errors import did_you_mean
+
+        raise GankitError(f"unknown loss.kind '{kind}'{did_you_mean(kind, KINDS)}; choose one of: {', '.join(KINDS)}")
+    return LOSSES[kind]
+
+
+def is_critic(kind: str) -> bool:
+    return kind in LOSSES and LOSSES[kind].critic
+
+
+def has_penalty(loss_cfg) -> bool:
+    """Whether D's loss holds a gradient of a gradient (GP or R1): bf16 rounding visibly perturbs it."""
+    return kind_has_gp(loss_cfg.kind) or getattr(loss_cfg, "r1_gamma", 0.0) > 0
+
+
+def kind_has_gp(kind: str) -> bool:
+    return kind in LOSSES and LOSSES[kind].gradient_penalty
+
+
+# ---------------------------------------------------------------- penalties
+
 def _input_grad(d, x: torch.Tensor) -> torch.Tensor:
     """dD(x)/dx per sample, kept in the graph so a penalty on it trains D (double backward).
     Summing D's outputs is exact because each output depends on its own sample only."""
@@ -39,8 +139,6 @@ def _input_grad(d, x: torch.Tensor) -> torch.Tensor:
 
 def gradient_penalty(d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """WGAN-GP: E[(|grad D(x_hat)|_2 - 1)^2] on x_hat = e*x + (1-e)*G(z), e ~ U[0, 1] per sample."""
-    from . import distributed
-
     # several processes: every rank draws the global batch's weights and keeps its slice (see distributed)
     n, world = real.shape[0], distributed.current().world
     eps = torch.rand((n * world,) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
@@ -54,9 +152,12 @@ def r1_penalty(d, real: torch.Tensor) -> torch.Tensor:
     return _input_grad(d, real).pow(2).sum(1).mean()
 
 
+# ---------------------------------------------------------------- a row with its settings
+
 @dataclass(frozen=True)
 class Objective:
-    """D and G losses for one `loss.kind`. The G step always asks D to say "real" (target 1)."""
+    """D and G losses of one row of LOSSES with the run's settings. The G step always asks D to
+    say "real" (target 1)."""
 
     kind: str = "bce"
     g_form: str = "non-saturating"
@@ -67,39 +168,32 @@ class Objective:
     r1_gamma: float = 0.0  # >0 adds gamma/2 * R1 to D's loss
 
     @property
+    def row(self) -> Loss:
+        return loss_row(self.kind)
+
+    @property
     def is_critic(self) -> bool:
         """True when D's raw output is a score (wgan-gp, hinge) rather than a logit or a regression."""
-        return self.kind in ("wgan-gp", "hinge")
+        return self.row.critic
 
-    def _d_terms(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.kind == "wgan-gp":
-            return -real.mean(), fake.mean()  # the critic ascends E[D(x)] - E[D(G(z))]
-        if self.kind == "hinge":
-            return F.relu(1 - real).mean(), F.relu(1 + fake).mean()
-        f = _bce if self.kind == "bce" else _mse
-        return f(real, self.real_target), f(fake, self.fake_target)
+    @property
+    def g_needs_real(self) -> bool:
+        return self.row.g_needs_real
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """Seed S2: D ascends log D(x) + log(1 - D(G(z))), i.e. descends the BCE of both halves."""
-        lr, lf = self._d_terms(real, fake)
+        lr, lf = self.row.d(real, fake, self)
         total = lr + lf
         return total * 0.5 if self.d_reduction == "mean" else total
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
-        if self.is_critic:
-            return -fake.mean()  # raise the critic's score of G's samples
-        if self.kind == "lsgan":
-            return _mse(fake, 1.0)  # least squares: push D(G(z)) to the real label
-        if self.g_form == "minimax":
-            # descend log(1 - D(G(z))) = -BCE(l, 0): saturates when D confidently rejects G's samples
-            return -_bce(fake, 0.0)
-        return _bce(fake, 1.0)  # non-saturating: ascend log D(G(z))
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        return self.row.g(fake, real, self)
 
     def penalty(self, d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
         """D's gradient penalties: wgan-gp's lambda * GP, plus gamma/2 * R1 when r1_gamma > 0.
         None when there is none (no extra D forward then)."""
         terms = []
-        if self.kind == "wgan-gp" and self.gp_weight > 0:
+        if self.row.gradient_penalty and self.gp_weight > 0:
             terms.append(self.gp_weight * gradient_penalty(d, real, fake))
         if self.r1_gamma > 0:
             terms.append(0.5 * self.r1_gamma * r1_penalty(d, real))
@@ -108,23 +202,17 @@ class Objective:
     def score(self, out: torch.Tensor) -> torch.Tensor:
         """What is reported as D(x): a probability for BCE, D's raw output otherwise
         (least squares, and the critic value for wgan-gp and hinge)."""
-        return torch.sigmoid(out) if self.kind == "bce" else out
+        return self.row.score(out)
 
     @property
     def threshold(self) -> float:
         """Score above which D calls a sample real, for its accuracy. A critic's sign is its verdict
         (hinge pushes real above +1 and fake below -1); a WGAN critic is only defined up to a
         constant, so its accuracy at 0 is a rough guide."""
-        if self.is_critic:
-            return 0.0
-        return 0.5 if self.kind == "bce" else (self.real_target + self.fake_target) / 2
-
-
-KINDS = ("bce", "lsgan", "wgan-gp", "hinge")
+        return self.row.threshold(self)
 
 
 def make_objective(loss_cfg) -> Objective:
-    if loss_cfg.kind not in KINDS:
-        raise GankitError(f"unknown loss.kind '{loss_cfg.kind}'; choose one of: {', '.join(KINDS)}")
+    loss_row(loss_cfg.kind)  # a clear error for an unknown kind
     return Objective(loss_cfg.kind, loss_cfg.g_form, loss_cfg.real_target, loss_cfg.fake_target,
                      loss_cfg.d_reduction, getattr(loss_cfg, "gp_weight", 10.0), getattr(loss_cfg, "r1_gamma", 0.0))

@@ -68,17 +68,18 @@ class Context:
 
     @classmethod
     def from_config(cls, cfg) -> "Context":
-        from .. import config as C
+        from ..losses import KINDS
 
         return cls(loss_kind=cfg.loss.kind, g_form=cfg.loss.g_form, real_target=cfg.loss.real_target,
                    fake_target=cfg.loss.fake_target, d_lr=cfg.optim.d.lr, g_lr=cfg.optim.g.lr,
-                   d_steps=cfg.train.d_steps, d_arch=cfg.model.d,
-                   loss_kinds=tuple(C.CHOICES.get("loss.kind") or ("bce", "lsgan")))
+                   d_steps=cfg.train.d_steps, d_arch=cfg.model.d, loss_kinds=KINDS)
 
     @property
     def probabilistic(self) -> bool:
         """Scores live on a [fake label, real label] scale (BCE, least squares), so the balance rules apply."""
-        return self.loss_kind in ("bce", "lsgan")
+        from ..losses import is_critic
+
+        return not is_critic(self.loss_kind)
 
     def norm(self, score: float) -> float:
         """A score on the scale fake label = 0, real label = 1."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import losses
 from ..errors import GankitError
 
 CONV_ARCHITECTURES = ("dcgan-tconv", "dcgan-upsample", "dcgan")
@@ -76,7 +77,7 @@ def resolve(cfg, device: torch.device) -> Speed:
     s, cuda = cfg.speed, device.type == "cuda"
     is_image = cfg.data.name not in ("gaussian-1d", "ring-2d", "grid-2d")
     conv = cfg.model.g in CONV_ARCHITECTURES or cfg.model.d in CONV_ARCHITECTURES
-    has_penalty = cfg.loss.kind == "wgan-gp" or cfg.loss.r1_gamma > 0
+    has_penalty = losses.has_penalty(cfg.loss)
 
     def pick(value: str, auto: bool) -> bool:
         return auto if value == "auto" else value == "on"
