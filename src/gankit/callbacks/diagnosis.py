@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from ..diagnosis.rules import Context, Diagnoser, Finding
-from ..training.loop import Callback
+from ..training.callbacks import Callback
 
 
 def _say(text: str) -> None:

@@ -15,7 +15,7 @@ import torch
 
 from ..data import sample_shape
 from ..errors import GankitError
-from ..training.loop import Callback
+from ..training.callbacks import Callback
 from ..metrics import DIRECTION, check_primary, domain_of, parse_metrics
 from ..metrics.evaluate import Evaluator, append_records, read_records, records
 

@@ -15,7 +15,7 @@ import json
 import sys
 
 from ..errors import GankitError
-from ..training.loop import Callback
+from ..training.callbacks import Callback
 
 
 def progress_mode(cfg, progress: bool = True, stream=None) -> str:

@@ -24,6 +24,7 @@ import torch
 from .. import config as C
 from .. import distributed
 from ..data import load_dataset, make_loader
+from .callbacks import Callback
 from .ema import EMA
 from ..errors import GankitError
 from ..nets import build_networks, count_parameters
@@ -94,20 +95,6 @@ class Position:
     batch: int = 0  # next batch index within `epoch`
     finished: bool = False
     rollbacks: int = 0  # reloads of the last good checkpoint after a divergence (train.on_nan = rollback)
-
-
-class Callback:
-    """Hooks for plug-ins (metrics, diagnosis, reports). Every method is optional."""
-
-    def on_log(self, trainer: "Trainer", record: dict) -> None: ...
-
-    def on_epoch_end(self, trainer: "Trainer", epoch: int) -> None: ...
-
-    def on_train_end(self, trainer: "Trainer") -> None: ...
-
-    def on_diverge(self, trainer: "Trainer", record: dict) -> None:
-        """The losses became non-finite; `record` is the last one. Training stops right after
-        (or, with train.on_nan = rollback, goes back to the last good checkpoint)."""
 
 
 class Trainer:
@@ -424,6 +411,8 @@ class Trainer:
             raise Diverged(f"the losses became non-finite at step {self.pos.step} "
                            f"(D {record['d_loss']}, G {record['g_loss']})", self.pos.step)
         record.update(self.sample_stats(self.generate(self.diagnostic_noise)))
+        for cb in self.callbacks:
+            record.update(cb.measure(self, record) or {})
         if self.run:
             self.run.append_stats(record)
         if bar is not None:
