@@ -28,22 +28,23 @@ def mean_pairwise_distance(x: torch.Tensor) -> float:
 
 
 def mode_counts(samples: torch.Tensor, means: torch.Tensor, std: float) -> dict:
-    """Modes of a mixture that G covers. A sample belongs to its nearest mode when it lies within
-    half the smallest distance between two modes (so a blob between modes belongs to none); a mode
-    is covered when it holds at least a quarter of its fair share of the samples. `mode_quality`
-    is the usual "high quality" fraction: samples within 3 standard deviations of a mode."""
+    """Modes of a mixture that G covers, by the one definition the metrics use (gankit.metrics.toy:
+    a mode is covered when at least one sample within 3 std is nearest to it; `mode_quality` is the
+    fraction of such high-quality samples). `on_modes`, for the vanishing-gradient rule, is another
+    quantity: the fraction of samples nearer a mode than half the smallest distance between two."""
+    from types import SimpleNamespace
+
+    from ..metrics.toy import mode_stats
+
     x = samples.detach().float().cpu().flatten(1)
     means = means.float()
     k = means.shape[0]
-    d = torch.cdist(x, means)  # (N, K)
-    nearest, idx = d.min(dim=1)
+    stats = mode_stats(x.double().numpy(), SimpleNamespace(means=means.double().numpy(), std=std, dim=x.shape[1]))
+    nearest = torch.cdist(x, means).min(dim=1).values
     sep = torch.cdist(means, means).masked_fill(torch.eye(k, dtype=torch.bool), float("inf"))
-    radius = float(sep.min()) / 2
-    near = nearest <= radius
-    counts = torch.bincount(idx[near], minlength=k)
-    covered = int((counts >= 0.25 * len(x) / k).sum())
-    return {"modes_covered": covered, "modes_total": k, "on_modes": float(near.float().mean()),
-            "mode_quality": float((nearest <= 3 * std).float().mean())}
+    near = nearest <= float(sep.min()) / 2
+    return {"modes_covered": stats["modes"], "modes_total": k, "on_modes": float(near.float().mean()),
+            "mode_quality": float((nearest <= 3 * std).float().mean())}  # = stats["hq"], in the record's float32
 
 
 class SampleStats:
