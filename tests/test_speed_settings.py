@@ -11,7 +11,7 @@ from gankit.cli import main
 from gankit.config import load_preset
 from gankit.errors import GankitError
 from gankit.training.speed import apply_to_networks, resolve
-from gankit.training.loop import Trainer
+from gankit.api import make_trainer
 
 SETTINGS = {"amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off"),
             "compile": ("auto", "on", "off"), "fused_adam": ("auto", "on", "off"),
@@ -19,8 +19,8 @@ SETTINGS = {"amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off
 QUICK = ["train.steps=4", "train.log_every=2", "device=cpu", "data.size=512", "train.batch_size=64"]
 
 
-def _train(preset: str, overrides: list[str], data_root=None) -> Trainer:
-    trainer = Trainer(load_preset(preset, overrides), data_root=data_root, progress=False)
+def _train(preset: str, overrides: list[str], data_root=None) -> "Trainer":
+    trainer = make_trainer(load_preset(preset, overrides), data_root=data_root, progress=False)
     trainer.fit()
     return trainer
 
