@@ -14,6 +14,7 @@ from gankit.data import Dataset, DeviceLoader, load_dataset
 from gankit.data.stream import FolderFiles, StreamLoader
 from gankit.errors import GankitError
 from gankit.api import make_trainer
+from gankit.training.loop import Trainer
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_streamed_batches_equal_the_in_memory_ones(clean_folder, workers):
 
 
 def test_streamed_run_trains_exactly_like_an_in_memory_run(clean_folder):
-    def train(stream: str) -> "Trainer":
+    def train(stream: str) -> Trainer:
         cfg = load_preset("dcgan-rgb", [f"data.root='{clean_folder}'", "data.resolution=32", f"data.stream={stream}",
                                         "data.workers=0", "train.batch_size=8", "train.steps=3", "train.log_every=1",
                                         "device=cpu", "eval.every=0"])

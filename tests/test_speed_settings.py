@@ -12,6 +12,7 @@ from gankit.config import load_preset
 from gankit.errors import GankitError
 from gankit.training.speed import apply_to_networks, resolve
 from gankit.api import make_trainer
+from gankit.training.loop import Trainer
 
 SETTINGS = {"amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off"),
             "compile": ("auto", "on", "off"), "fused_adam": ("auto", "on", "off"),
@@ -19,7 +20,7 @@ SETTINGS = {"amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off
 QUICK = ["train.steps=4", "train.log_every=2", "device=cpu", "data.size=512", "train.batch_size=64"]
 
 
-def _train(preset: str, overrides: list[str], data_root=None) -> "Trainer":
+def _train(preset: str, overrides: list[str], data_root=None) -> Trainer:
     trainer = make_trainer(load_preset(preset, overrides), data_root=data_root, progress=False)
     trainer.fit()
     return trainer
