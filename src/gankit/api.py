@@ -12,6 +12,8 @@ as `gankit train` and train() use it) the live diagnosis and the metrics.
 
 from __future__ import annotations
 
+import logging
+
 from . import config as C
 from . import distributed
 from .callbacks import basic_callbacks, default_callbacks
@@ -19,6 +21,8 @@ from .errors import GankitError
 from .run import RunDir
 from .training.experiment import build
 from .training.loop import Trainer
+
+log = logging.getLogger("gankit")
 
 RESUMABLE = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress", "train.on_nan",
              "train.max_rollbacks", "train.rollback_lr_factor", "train.dist_timeout", "speed.amp",
@@ -32,7 +36,12 @@ def make_trainer(cfg: C.Config, run: RunDir | None = None, data_root=None, progr
     replace what the config would build; `callbacks` are added to the standard ones; diagnose adds
     the live diagnosis and the training-time metrics."""
     exp = build(cfg, data_root, **parts)
-    extra = [*(default_callbacks(cfg, run, data_root, history) if diagnose else []), *(callbacks or [])]
+    # metrics score against the config's data set: not a reference for a user's own tensor
+    metrics = parts.get("data") is None
+    if diagnose and not metrics and cfg.eval.every:
+        log.info("metrics during training are off: data= replaces the config's data set, which the metrics "
+                 "would have used as their reference")
+    extra = [*(default_callbacks(cfg, run, data_root, history, metrics) if diagnose else []), *(callbacks or [])]
     return Trainer(exp, run, basic_callbacks(cfg, run, progress, extra), progress)
 
 

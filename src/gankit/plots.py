@@ -59,11 +59,18 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> None
 
 
 def save_toy_plot(samples: torch.Tensor, distribution, path: Path, title: str = "") -> None:
-    """1D: histogram of samples over the true density. 2D: scatter of samples over the mixture's modes."""
+    """1D: histogram of samples over the true density. 2D: scatter of samples over the mixture's modes.
+    Points of unknown density (distribution None, e.g. a user's own tensor): the first two coordinates."""
     plt = pyplot()
     samples = samples.detach().float().cpu()
     fig, ax = plt.subplots(figsize=(5, 4))
-    if samples.shape[1] == 1:
+    if distribution is None:
+        if samples.shape[1] == 1:
+            ax.hist(samples[:, 0].numpy(), bins=60, density=True, alpha=0.6, label="generated")
+        else:
+            ax.scatter(samples[:, 0].numpy(), samples[:, 1].numpy(), s=3, alpha=0.4, label="generated")
+        ax.legend(loc="upper right")
+    elif samples.shape[1] == 1:
         x = samples[:, 0]
         centre, spread = float(torch.tensor(distribution.means).mean()), distribution.std
         lo = min(float(x.min()), centre - 4 * spread)

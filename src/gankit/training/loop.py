@@ -214,8 +214,7 @@ class Trainer:
     def _after_step(self, bar, clock) -> None:
         t = self.cfg.train
         if self.dist.enabled:  # all ranks stop at the same step, whichever saw the Ctrl-C
-            distributed.maybe_die_for_test(self.pos.step)
-            self.stop.requested = distributed.any_rank(self.stop.requested, self.device)
+            self.stop.requested = distributed.agree_to_stop(self.stop.requested, self.pos.step, self.device)
         if bar is not None:
             bar.update(1)
         if self.pos.step % t.log_every == 0 or self.pos.step == self.total_steps:
