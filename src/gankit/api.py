@@ -61,9 +61,10 @@ def train(cfg: C.Config, out=None, data_root=None, progress: bool = False, callb
 
 
 def resume(run: RunDir | str, data_root=None, overrides: list[str] | None = None, device: str | None = None,
-           progress: bool = True, callbacks=None, diagnose: bool = False) -> Trainer:
+           progress: bool = True, callbacks=None, diagnose: bool = False, **parts) -> Trainer:
     """A trainer restored from `run`'s last checkpoint. Only the end of training (train.epochs,
-    train.steps), the device, logging and speed settings may change on resume."""
+    train.steps), the device, logging and speed settings may change on resume. A run trained with
+    your own parts (G, D, loss, data) resumes with the same parts passed again."""
     run = run if isinstance(run, RunDir) else RunDir.open(run)
     state = run.load_checkpoint()
     saved = state["config"]
@@ -80,7 +81,7 @@ def resume(run: RunDir | str, data_root=None, overrides: list[str] | None = None
         data["device"] = device
     cfg = C.from_saved(data)
     history = run.read_stats() if diagnose else None  # the diagnosis goes on from the earlier records
-    trainer = make_trainer(cfg, run, data_root, progress, callbacks, diagnose=diagnose, history=history)
+    trainer = make_trainer(cfg, run, data_root, progress, callbacks, diagnose=diagnose, history=history, **parts)
     trainer.load_state_dict(state)
     if trainer.pos.step < trainer.total_steps:
         trainer.pos.finished = False
