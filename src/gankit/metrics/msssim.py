@@ -8,7 +8,8 @@ is far above the real set's. Needs no pretrained network.
 - msssim_gap:  |msssim - msssim_real|, lower is better (can pick best.pt)
 
 MS-SSIM itself is torchmetrics' implementation (Gaussian window, the five scale weights of Wang
-et al. 2003). Small images cannot hold five scales of an 11-pixel window, so the scales are cut
+et al. 2003; colour channels averaged at each scale before the product over scales, as Google's
+reference code that Odena et al. used does; negative terms clamped to 0). Small images cannot hold five scales of an 11-pixel window, so the scales are cut
 to those whose side stays >= 8 pixels (weights renormalised) and the window shrinks to the
 largest odd size that fits, with sigma scaled alongside (as Google's reference code does for
 small images). 32x32 images: 3 scales, 7x7 window; 64: 4 and 7; 128: 5 and 7; 256+: 5 and 11.
