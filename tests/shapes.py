@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 
 def shapes(n: int, side: int = 32, seed: int = 0) -> torch.Tensor:
@@ -36,3 +37,20 @@ def write_folder(folder: Path, n: int, side: int = 32, seed: int = 0) -> Path:
     for i, img in enumerate(shapes(n, side, seed)):
         Image.fromarray(img.permute(1, 2, 0).numpy()).save(folder / f"{i:05d}.png")
     return folder
+
+
+def blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur of uint8 images (what a blurry generator shows)."""
+    r = int(3 * sigma) + 1
+    k = torch.exp(-torch.arange(-r, r + 1.0) ** 2 / (2 * sigma ** 2))
+    k = (k / k.sum()).view(1, 1, 1, -1)
+    x = images.float().reshape(-1, 1, *images.shape[-2:])
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k)
+    x = F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.transpose(-1, -2))
+    return x.reshape(images.shape).round().clamp(0, 255).to(torch.uint8)
+
+
+def noisy(images: torch.Tensor, std: float, seed: int = 0) -> torch.Tensor:
+    """uint8 images plus Gaussian noise of `std` (in units of the full range)."""
+    g = torch.Generator().manual_seed(seed)
+    return (images.float() + std * 255 * torch.randn(images.shape, generator=g)).round().clamp(0, 255).to(torch.uint8)

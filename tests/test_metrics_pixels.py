@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
-import torch.nn.functional as F
 
 from gankit.errors import GankitError
 from gankit.metrics import REGISTRY, check_primary, parse_metrics
 from gankit.metrics.msssim import msssim, pair_msssim, settings
 from gankit.metrics.swd import _up, laplacian_pyramid, sliced_wasserstein, swd
-from shapes import shapes
+from shapes import blur, noisy, shapes
 
 
 @pytest.fixture(autouse=True)
@@ -26,21 +25,6 @@ def _one_thread(one_thread):
 def sets():
     """Two independent draws of one distribution of 32x32 RGB images."""
     return shapes(400, 32, seed=1), shapes(400, 32, seed=2)
-
-
-def blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    r = int(3 * sigma) + 1
-    k = torch.exp(-torch.arange(-r, r + 1.0) ** 2 / (2 * sigma ** 2))
-    k = (k / k.sum()).view(1, 1, 1, -1)
-    x = images.float().reshape(-1, 1, *images.shape[-2:])
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k)
-    x = F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.transpose(-1, -2))
-    return x.reshape(images.shape).round().clamp(0, 255).to(torch.uint8)
-
-
-def noisy(images: torch.Tensor, std: float, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return (images.float() + std * 255 * torch.randn(images.shape, generator=g)).round().clamp(0, 255).to(torch.uint8)
 
 
 def test_laplacian_pyramid_reconstructs_the_image_and_stops_at_16():
