@@ -143,6 +143,10 @@ def test_training_on_a_folder_without_inception_scores_with_swd_and_msssim(tmp_p
                and r["reference_n"] > 0 and "Resize+CenterCrop 32" in r["resize"] and "half flipped" in r["resize"]
                for r in recs)
     assert (run / "checkpoints" / "best.pt").is_file()  # picked by swd, the default primary here
+    from gankit.report import build_report
+
+    page = build_report(run)
+    assert "swd_coarse" in page and "msssim_gap" in page  # the report's metrics panel shows them
     cfg = load_preset("dcgan-rgb", [f"data.root={image_folder}", "data.resolution=32", "eval.metrics=fid"])
     with pytest.raises(GankitError, match="GANKIT_OFFLINE=1"):  # asked for explicitly: an error, no fallback
         Evaluator(cfg, n=16).metrics("fid")

@@ -192,7 +192,7 @@ class Evaluator:
         if self.domain != "image":
             return {"feature_net": "true-distribution", "weights_sha256": "", "reference": self.reference_split,
                     "reference_n": None, "resize": "none"}
-        metric = next(n for n, m in REGISTRY.items() if value in m.values)
+        metric = next(n for n, m in REGISTRY.items() if value.split("[")[0] in m.values)  # "swd[tag]" too
         if d.name == "folder":
             data_path = f"Resize+CenterCrop {d.resolution} (as training)"
         else:
