@@ -40,6 +40,7 @@ class DataConfig:
     flip: bool = False  # random horizontal flips, done on the training device
     stream: str = "auto"  # auto | on | off: image folders decoded by DataLoader workers as they are read
     workers: int = -1  # streaming worker processes; -1 = min(8, CPU cores)
+    holdout: float = 0.0  # image folders: fraction of files kept out of training (fixed by seed) for eval.reference
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class EvalConfig:
     n: int = 2000  # generated samples per evaluation (`gankit eval` defaults to 10000)
     metrics: str = ""  # comma-separated names (see gankit.metrics.REGISTRY); "" = the data set's default
     primary: str = ""  # value that picks checkpoints/best.pt, e.g. fid; "" = the data set's default
+    reference: str = "auto"  # auto | train | holdout: real images scored against (auto: MNIST test split; folders: holdout if data.holdout > 0)
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ CHOICES = {
     "optim.g.kind": ("adam", "sgd"),
     "optim.d.kind": ("adam", "sgd"),
     "data.stream": ("auto", "on", "off"),
+    "eval.reference": ("auto", "train", "holdout"),
     "train.order": ("d-first", "g-first"),
     "train.lr_schedule": ("constant", "cosine"),
     "log.tensorboard": ("auto", "on", "off"),
@@ -259,6 +262,12 @@ def validate(cfg: Config) -> Config:
         raise GankitError(f"model.dropout must be in [0, 1) (got {cfg.model.dropout})")
     if cfg.eval.every < 0 or cfg.eval.n < 2:
         raise GankitError(f"eval.every must be 0 or more and eval.n at least 2 (got {cfg.eval.every}, {cfg.eval.n})")
+    if not 0 <= cfg.data.holdout < 1:
+        raise GankitError(f"data.holdout must be in [0, 1): the fraction of folder images kept out of training, "
+                          f"e.g. 0.1 (got {cfg.data.holdout})")
+    if cfg.eval.reference == "holdout" and cfg.data.name == "folder" and not cfg.data.holdout:
+        raise GankitError("eval.reference = holdout on an image folder needs held-out files: set data.holdout "
+                          "(e.g. 0.1 keeps a seed-fixed 10% of the files out of training)")
     from .metrics import check_primary, domain_of, parse_metrics  # late import: metrics import numpy
 
     domain = domain_of(cfg.data.name)
