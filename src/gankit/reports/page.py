@@ -340,7 +340,9 @@ def build_report(run_path) -> str:
     metrics = read_jsonl(run.path / "metrics.jsonl")
     series = metric_series(metrics)
     grids = sample_grids(run)
-    is_toy = cfg.get("data", {}).get("name") in ("gaussian-1d", "ring-2d", "grid-2d")
+    from ..data.toy import TOY_SETS
+
+    is_toy = cfg.get("data", {}).get("name") in TOY_SETS
 
     name = cfg.get("name") or run.path.name
     sections = []
