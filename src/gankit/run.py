@@ -84,6 +84,29 @@ class RunDir:
     def checkpoint_path(self, name: str = "last") -> Path:
         return self.checkpoint_dir / f"{name}.pt"
 
+    def sample_path(self, epoch: int) -> Path:
+        return self.samples_dir / f"epoch-{epoch:04d}.png"
+
+    def sample_paths(self) -> list[Path]:
+        """The per-epoch sample grids, in epoch order."""
+        return sorted(self.samples_dir.glob("epoch-*.png")) if self.samples_dir.is_dir() else []
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def loss_plot_path(self) -> Path:
+        return self.path / "losses.png"
+
+    @property
+    def report_path(self) -> Path:
+        return self.path / "report.html"
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.path / "tb"
+
     # -- creation and opening
     @classmethod
     def create(cls, name: str, out: str | os.PathLike | None = None, root: str | os.PathLike = "runs") -> "RunDir":

@@ -405,7 +405,7 @@ def build_report(run_path) -> str:
         ("summary", "Summary"), ("final", "Samples and losses"), ("curves", "Gradients"), ("metrics", "Metrics"),
         ("diagnosis", "Diagnosis"), ("timeline", "Timeline"), ("config", "Config")))
     desc = html.escape(cfg.get("description", ""))
-    from .. import __version__
+    from ..version import __version__
 
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
