@@ -1,5 +1,5 @@
 """Throughput of many seeds trained at once (gankit.sweep.batched) against the same seeds trained
-one after another by the normal loop (gankit.training.loop.Trainer), measured in the same run.
+one after another by the normal loop (gankit.api.make_trainer, as `gankit train` builds it), measured in the same run.
 
     PYTHONPATH=src python benchmarks/bench_batched_seeds.py                 # 8 seeds of ring-2d, 1000 steps
     PYTHONPATH=src python benchmarks/bench_batched_seeds.py --seeds 8 --steps 5000 --threads 2
@@ -16,9 +16,9 @@ import time
 
 import torch
 
+from gankit.api import make_trainer
 from gankit.config import load_preset
 from gankit.sweep.batched import BatchedSeeds
-from gankit.training.loop import Trainer
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
 
     start = time.perf_counter()
     for seed in seeds:
-        Trainer(cfg.replace(seed=seed), progress=False).fit()
+        make_trainer(cfg.replace(seed=seed), progress=False).fit()
     sequential = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -55,10 +55,10 @@ def test_batched_sweep_summary_and_rerun(tmp_path, capsys, one_thread):
 
 def test_an_interrupted_sweep_continues(tmp_path, capsys, one_thread):
     """seed 1 was killed after its checkpoint at step 8; seed 2 before its first checkpoint."""
+    from gankit.api import make_trainer
     from gankit.config import load_preset, to_toml
     from gankit.run import RunDir
     from gankit.training.callbacks import Callback
-    from gankit.training.loop import Trainer
 
     out = tmp_path / "sw"
     sets = TINY + ["--set", "train.checkpoint_every=8"]
@@ -74,7 +74,7 @@ def test_an_interrupted_sweep_continues(tmp_path, capsys, one_thread):
     run = RunDir.create("ring-2d", out / "seed-1")
     run.write_text("config.toml", to_toml(cfg))
     with pytest.raises(KeyboardInterrupt):
-        Trainer(cfg, run, progress=False, callbacks=[Kill()]).fit()
+        make_trainer(cfg, run, progress=False, callbacks=[Kill()]).fit()
     RunDir.create("ring-2d", out / "seed-2").write_text("config.toml", to_toml(cfg.replace(seed=2)))
     capsys.readouterr()
     assert main(["sweep", "ring-2d", "--seeds", "0-2", "--out", str(out), "--no-batch", *sets]) == 0

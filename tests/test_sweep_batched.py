@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gankit.api import make_trainer, resume
 from gankit.config import load_preset
 from gankit.run import RunDir
 from gankit.sweep.batched import BatchedSeeds, unsupported
-from gankit.training.loop import Trainer, resume
 
 TOL = 1e-5
 STEPS = ["train.steps=5", "train.log_every=1", "data.size=1024", "eval.every=0", "log.tensorboard=off"]
@@ -36,7 +36,7 @@ def test_each_seed_equals_its_separate_run(preset, extra, one_thread):
     group = BatchedSeeds(cfg, [0, 3])
     group.fit()
     for i, seed in enumerate([0, 3]):
-        trainer = Trainer(cfg.replace(seed=seed), progress=False)
+        trainer = make_trainer(cfg.replace(seed=seed), progress=False)
         trainer.fit()
         state = group.state_dict(i)
         assert _max_diff(state["g"], trainer.G.state_dict()) < TOL
@@ -62,7 +62,7 @@ def test_a_batched_checkpoint_resumes_as_a_normal_run(tmp_path, one_thread):
     assert group.write_runs(runs, report=False) == [0, 1]
     trainer = resume(RunDir.open(tmp_path / "seed-1"), overrides=["train.steps=8"], progress=False)
     trainer.fit()
-    straight = Trainer(load_preset("ring-2d", STEPS + ["train.steps=8", "seed=1"]), progress=False)
+    straight = make_trainer(load_preset("ring-2d", STEPS + ["train.steps=8", "seed=1"]), progress=False)
     straight.fit()
     assert _max_diff(trainer.G.state_dict(), straight.G.state_dict()) < TOL
 

@@ -94,11 +94,11 @@ def test_batch_size_must_be_a_multiple_of_the_pack():
 
 
 def test_packed_gan_trains_with_a_gradient_penalty(one_thread):
-    from gankit.training.loop import Trainer
+    from gankit.api import make_trainer
 
     cfg = load_preset("ring-pacgan2", ["train.steps=3", "train.log_every=1", "data.size=1024", "loss.r1_gamma=1.0",
                                        "eval.every=0", "log.tensorboard=off"])
-    trainer = Trainer(cfg, progress=False)
+    trainer = make_trainer(cfg, progress=False)
     penalty = trainer.objective.penalty(trainer.D, torch.randn(8, 2), torch.randn(8, 2))
     assert penalty.ndim == 0 and penalty > 0
     trainer.fit()

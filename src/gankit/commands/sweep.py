@@ -29,8 +29,25 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
+def train_command(argv: list[str]) -> int:
+    """`gankit train ARGV` in this process: the train command's own parser and code (a bad setting
+    or a diverged seed is an exit status, as on the command line; a bug still raises)."""
+    import argparse
+    import sys
+
+    from . import train
+
+    parser = argparse.ArgumentParser(prog="gankit")
+    train.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except GankitError as e:
+        print(f"gankit: error: {e}", file=sys.stderr)
+        return 2
+
+
 def run(args) -> int:
-    from .. import cli
     from ..sweep.runner import SweepDir, SweepSpec, run_sweep
     from ..sweep.seeds import parse_seeds
     from ..sweep.summary import summarise
@@ -45,7 +62,7 @@ def run(args) -> int:
     sweep = SweepDir.open_or_create(args.out or Path("sweeps") / cfg.name, spec, seeds)
     failed: dict = {}
     if not args.summary_only:
-        outcome = run_sweep(sweep, spec, cfg, seeds, train=cli.main, batch=not args.no_batch,
+        outcome = run_sweep(sweep, spec, cfg, seeds, train=train_command, batch=not args.no_batch,
                             data_root=args.data_root)
         failed = outcome.failed
         print(f"sweep {sweep.path}: {len(outcome.trained)} seeds trained ({len(outcome.batched)} of them at once), "

@@ -9,7 +9,7 @@ the time goes into per-operation overhead. Here the S seeds' weights are stacked
 (torch.func.stack_module_state) and one vmap(functional_call) runs all S networks in each
 operation, so the per-operation overhead is paid once for all seeds.
 
-What is reproduced, seed by seed, from gankit.training.loop.Trainer: the initial weights (built
+What is reproduced, seed by seed, from gankit.training (experiment.build + loop.Trainer): the initial weights (built
 from the seed's global RNG exactly as the Trainer builds them), the data set (sampled from the
 seed) and the batch order (the loader's permutation of (seed, epoch)), the latent noise (each
 seed's own torch.Generator, continuing the global RNG stream the Trainer would draw from), the
@@ -42,15 +42,10 @@ from ..data.toy import TOY_SETS
 from ..errors import GankitError
 from ..losses import loss_row, make_objective
 from ..nets import build_networks
-from ..training.loop import (
-    SPREAD_KEYS,
-    STAT_KEYS,
-    make_optimizer,
-    resolve_device,
-    rng_state,
-    seed_everything,
-)
-from ..training.reliability import preserved_rng
+from ..training.experiment import resolve_device
+from ..training.optim import make_optimizer
+from ..training.rng import preserved_rng, rng_state, seed_everything
+from ..training.running_stats import SPREAD_KEYS, STAT_KEYS
 
 
 def unsupported(cfg) -> str:
@@ -143,13 +138,13 @@ class BatchedSeeds:
         self._plans: dict = {}
         self._g_template = copy.deepcopy(gs[0]).to("meta")
         self._d_template = copy.deepcopy(ds[0]).to("meta")
-        self.opt_g = make_optimizer(list(self.g_params.values()), cfg.optim.g, self.device, self.fused)
+        self.opt_g = make_optimizer(list(self.g_params.values()), cfg.optim.g, self.fused)
         d_opt = cfg.optim.d
         if cfg.optim.d_lr_ratio > 0:
             from dataclasses import replace
 
             d_opt = replace(d_opt, lr=cfg.optim.d_lr_ratio * cfg.optim.g.lr)
-        self.opt_d = make_optimizer(list(self.d_params.values()), d_opt, self.device, self.fused)
+        self.opt_d = make_optimizer(list(self.d_params.values()), d_opt, self.fused)
         self.ema = None
         self.ema_updates = 0
         if cfg.train.ema > 0:
@@ -386,7 +381,7 @@ class BatchedSeeds:
 
     def _optimizer_state(self, opt: torch.optim.Optimizer, net: torch.nn.Module, o, i: int) -> dict:
         """The seed's slice of a stacked optimiser, as the state_dict of that seed's own optimiser."""
-        own = make_optimizer(net.parameters(), o, self.device, self.fused)
+        own = make_optimizer(net.parameters(), o, self.fused)
         for p_own, p in zip(net.parameters(), opt.param_groups[0]["params"]):
             st = opt.state.get(p)
             if st:

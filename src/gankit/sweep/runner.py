@@ -6,8 +6,8 @@
 A seed is finished when its checkpoint's position says so. Running the same sweep again skips the
 finished seeds, resumes an interrupted one with `gankit train --resume`, and starts over a seed
 that stopped before its first checkpoint. Seeds are trained by `train(argv)`, which the command
-passes in (gankit.cli.main: the very code path of `gankit train`), or, for the toy MLP presets,
-together as one vectorised model (batched.py) unless batching is turned off.
+passes in (the train command itself: the very code path of `gankit train`), or, for the toy MLP
+presets, together as one vectorised model (batched.py) unless batching is turned off.
 """
 
 from __future__ import annotations
