@@ -87,7 +87,8 @@ def _run(args) -> int:
         saved = from_saved(read_toml(run_dir.config_path))
         if distributed.launched_by_torchrun():
             _join(saved, args)
-        diagnosis = DiagnosisCallback(Context.from_config(saved), run_dir, history=run_dir.read_stats())
+        diagnosis = DiagnosisCallback(Context.from_config(saved), run_dir, history=run_dir.read_stats(),
+                                      data_root=args.data_root)
         trainer = resume(run_dir, args.data_root, args.overrides, args.device, progress=not args.quiet,
                          callbacks=[diagnosis, EvalCallback(saved, args.data_root)])
         log.info("resuming %s at step %d of %d", run_dir.path, trainer.pos.step, trainer.total_steps)
@@ -104,7 +105,7 @@ def _run(args) -> int:
         run_dir.write_text("config.toml", to_toml(cfg))
         try:
             trainer = Trainer(cfg, run_dir, data_root=args.data_root, progress=not args.quiet,
-                              callbacks=[DiagnosisCallback(Context.from_config(cfg), run_dir),
+                              callbacks=[DiagnosisCallback(Context.from_config(cfg), run_dir, data_root=args.data_root),
                                          EvalCallback(cfg, args.data_root)])
         except GankitError:  # bad data or settings: leave no empty run directory behind
             run_dir.remove_if_unused()
