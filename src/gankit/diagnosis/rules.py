@@ -101,6 +101,7 @@ KINDS = ("divergence", "d_overpowering", "vanishing_g_gradients", "g_overpowerin
 # a record on which the first rule holds says nothing new through the second (most modes missing
 # is also some modes missing): the second does not start then, but an open finding of it holds
 SUBSUMES = {"mode_collapse": "partial_mode_collapse"}
+UPDATED = ("mode_collapse", "partial_mode_collapse")  # open findings whose evidence follows the latest record
 
 FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
                    "bag", "ankle boot")
@@ -205,8 +206,7 @@ def remedies(kind: str, ctx: Context) -> list[str]:
         return d_too_fast + [r1, "watch the samples, not only the losses: G repeats a few outputs"]
     if kind == "partial_mode_collapse":
         return [r1, ema, f"lower both learning rates (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g})",
-                wgan_text, "train longer only if the missing modes come and go: a G that hops between modes "
-                "has not settled"]
+                wgan_text]
     if kind == "overfitting_d":
         flip = "" if ctx.flip else " (data.flip = true: random horizontal flips)"
         return [f"augment D's inputs{flip}", "more training images", r1,
@@ -335,12 +335,19 @@ def _coverage(rec, ctx):
 
 
 def _missing_evidence(what, missing, hist, ctx) -> tuple[dict, str]:
+    """Evidence naming the missing modes or classes and since which step each has been missing,
+    and the same in words, grouped by that step ("classes 0, 3 since step 1200")."""
     if not isinstance(missing, list):
         return {}, ""
     name = ctx.class_name if what == "classes" else str
     since = hist.missing_since[what]
     labels = {name(m): since.get(m, hist.step) for m in missing}
-    text = "; ".join(f"{'class' if what == 'classes' else 'mode'} {k} since step {s}" for k, s in labels.items())
+    groups: dict[int, list[str]] = {}
+    for label, step in labels.items():
+        groups.setdefault(step, []).append(label)
+    noun = "class" if what == "classes" else "mode"
+    text = "; ".join(f"{noun}{'es' if noun == 'class' and len(g) > 1 else 's' if len(g) > 1 else ''} "
+                     f"{', '.join(g)} since step {step}" for step, g in sorted(groups.items()))
     return {f"{what}_missing": list(labels), "missing_since_step": labels}, text
 
 
@@ -488,7 +495,8 @@ class Diagnoser:
                 tr.misses = 0
                 if tr.open:
                     tr.open.end_step = step
-                    tr.open.evidence, tr.open.message = hit  # the latest numbers (e.g. which modes are missing now)
+                    if kind in UPDATED:  # which modes are missing now, not only when it started
+                        tr.open.evidence, tr.open.message = hit
                     continue
                 tr.streak.append((step, *hit))
                 if len(tr.streak) >= need and not self._in_warmup(kind, step):
