@@ -10,13 +10,13 @@ from torch import nn
 
 from gankit.data.toy import ring_2d
 from gankit.diagnosis import rules
-from gankit.diagnosis.rules import (BALANCE_WARMUP_STEPS, CLASS_KL_LIMIT, HQ_FLOOR, WARMUP, Context, Diagnoser,
+from gankit.diagnosis.rules import (BALANCE_WARMUP_STEPS, CLASS_KL_LIMIT, WARMUP, Context, Diagnoser,
                                     diagnose)
 from gankit.diagnosis.sample_stats import ClassHistogram, mode_counts
 
 HEALTHY = dict(d_loss=1.2, g_loss=0.9, d_real=0.58, d_fake=0.42, d_acc=0.7, d_grad_norm=1.0, g_grad_norm=2.0,
                diversity=1.0)
-RING = dict(modes_covered=8, modes_total=8, modes_missing=[], mode_quality=0.9)
+RING = dict(modes_covered=8, modes_total=8, modes_missing=[], mode_quality=0.9, mode_samples=256)
 D_WINS = dict(d_loss=0.05, g_loss=5.0, d_real=0.98, d_fake=0.02, d_acc=0.99)
 
 
@@ -34,7 +34,8 @@ def kinds(findings):
 
 
 def missing(*modes, total=8, quality=0.9):
-    return dict(modes_covered=total - len(modes), modes_total=total, modes_missing=list(modes), mode_quality=quality)
+    return dict(modes_covered=total - len(modes), modes_total=total, modes_missing=list(modes), mode_quality=quality,
+                mode_samples=256)
 
 
 # ---------------------------------------------------------------- partial collapse: toy modes
@@ -53,7 +54,7 @@ def test_some_modes_missing_is_partial_collapse_naming_them_and_since_when():
 def test_all_modes_covered_is_healthy_and_a_g_off_the_data_is_not_collapse():
     assert kinds(diagnose(records((20, RING)))) == ["healthy"]
     # early training: G spread between the modes covers few of them precisely; not a collapse yet
-    off = missing(0, 1, 3, 4, quality=HQ_FLOOR - 0.2)
+    off = missing(0, 1, 3, 4, quality=0.2)  # 256 * 0.2 / 8 = 6.4 high-quality samples a mode: too few to judge
     assert kinds(diagnose(records((WARMUP, RING), (6, off)))) == ["healthy"]
 
 

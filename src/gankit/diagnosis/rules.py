@@ -65,13 +65,15 @@ VANISH_REL = 0.02
 VANISH_ABS = 1e-3
 
 # mode collapse. COLLAPSE_DIVERSITY: samples spread half as much as the data's; healthy runs show
-# 0.8-1.2, far above sampling noise. HQ_FLOOR: for toy mixtures, missing modes count once at least
-# half of G's samples lie within 3 std of a mode (the metrics' high-quality fraction): G has found
-# the data and misses modes, rather than not having reached any yet (early ring-2d logs: hq < 0.3
-# with 0-7 modes "covered" by a spread-out G). Most modes missing (at most half covered) is
-# mode_collapse; fewer is partial_mode_collapse.
+# 0.8-1.2, far above sampling noise. For toy mixtures, missing modes count once G puts enough
+# high-quality samples (within 3 std of a mode, the metrics' definition) on the data that a mode
+# it does cover would not be missed by chance: MODE_EXPECTED_MIN per mode on average, so a covered
+# mode is missed with probability about exp(-8) = 3e-4 (with 256 samples and 8 modes: a
+# high-quality fraction of at least 0.25). Below it G has not reached the data yet (early ring-2d
+# logs: a spread-out G with 1-7 modes "covered" at a high-quality fraction under 0.25), which is
+# no collapse. Most modes missing (at most half covered) is mode_collapse; fewer is partial.
+MODE_EXPECTED_MIN = 8
 COLLAPSE_DIVERSITY = 0.5
-HQ_FLOOR = 0.5
 # CLASS_KL_LIMIT: KL (nats) of the classifier's class histogram from the uniform one above which
 # the classes are far from equally filled even when none is missing: 0.3 is e.g. one class taking
 # 40 % of the samples; 256 samples of real MNIST give about 0.02 (sampling noise (K-1)/2N plus
@@ -98,8 +100,8 @@ OVERFIT_Z = 4.0
 
 KINDS = ("divergence", "d_overpowering", "vanishing_g_gradients", "g_overpowering", "mode_collapse",
          "partial_mode_collapse", "overfitting_d", "oscillation", "healthy")
-# a record on which the first rule holds says nothing new through the second (most modes missing
-# is also some modes missing): the second does not start then, but an open finding of it holds
+# where the first rule holds the second says nothing new (most modes missing is also some modes
+# missing): the second does not start while the first holds or is open, but its streak goes on
 SUBSUMES = {"mode_collapse": "partial_mode_collapse"}
 UPDATED = ("mode_collapse", "partial_mode_collapse")  # open findings whose evidence follows the latest record
 
@@ -324,9 +326,10 @@ def _vanishing(rec, hist, ctx):
 
 def _coverage(rec, ctx):
     """(what, covered, total, missing labels) for toy modes (once G's samples lie on the data, see
-    HQ_FLOOR) or the classifier's classes; None when the record has neither."""
+    MODE_EXPECTED_MIN) or the classifier's classes; None when the record has neither."""
     if _has(rec, "modes_covered", "modes_total") and rec["modes_total"]:
-        if _finite(rec.get("mode_quality")) and rec["mode_quality"] >= HQ_FLOOR:
+        if _has(rec, "mode_quality", "mode_samples") and (
+                rec["mode_quality"] * rec["mode_samples"] / rec["modes_total"] >= MODE_EXPECTED_MIN):
             return "modes", rec["modes_covered"], rec["modes_total"], rec.get("modes_missing")
         return None
     if _has(rec, "classes_covered", "classes_total") and rec["classes_total"]:
@@ -463,6 +466,12 @@ class Diagnoser:
     def _in_warmup(self, kind: str, step: int) -> bool:
         return kind in BALANCE_KINDS and step < self.ctx.balance_warmup_steps
 
+    def _subsumed(self, kind: str, hits: dict) -> bool:
+        """The milder finding waits while the severe one holds or is open (its streak goes on, so a
+        run that swings between "most modes missing" and "some modes missing" is still caught)."""
+        return any(milder == kind and (hits[severe] or self.tracks[severe].open is not None)
+                   for severe, milder in SUBSUMES.items())
+
     def _open(self, kind: str, tr: _Track, step: int) -> Finding:
         start, evidence, message = tr.streak[0][0], tr.streak[-1][1], tr.streak[-1][2]
         tr.open = Finding(kind, start, step, evidence, message, remedies(kind, self.ctx), active=True)
@@ -482,11 +491,6 @@ class Diagnoser:
                 hits[kind] = rule(rec, self.hist, self.ctx)
             except Exception as e:  # a bug in a rule: say which rule and record, never "no finding"
                 raise RuntimeError(f"diagnosis rule {kind} failed on the record of step {step}: {e!r}") from e
-        for severe, milder in SUBSUMES.items():
-            if hits[severe] and hits[milder] and not self.tracks[milder].open:
-                hits[milder] = None
-                self.tracks[milder].streak = []
-                self.tracks[milder].misses = 0
         events = []
         for kind, hit in hits.items():
             tr = self.tracks[kind]
@@ -499,11 +503,8 @@ class Diagnoser:
                         tr.open.evidence, tr.open.message = hit
                     continue
                 tr.streak.append((step, *hit))
-                if len(tr.streak) >= need and not self._in_warmup(kind, step):
+                if len(tr.streak) >= need and not self._in_warmup(kind, step) and not self._subsumed(kind, hits):
                     events.append(("start", self._open(kind, tr, step)))
-            elif kind in SUBSUMES.values() and tr.open is None and any(hits[s] for s, m in SUBSUMES.items()
-                                                                          if m == kind):
-                continue  # suppressed above: neither a hit nor a miss
             else:
                 tr.streak = []
                 if tr.open:

@@ -54,7 +54,8 @@ def mode_counts(samples: torch.Tensor, means: torch.Tensor, std: float) -> dict:
     sep = torch.cdist(means, means).masked_fill(torch.eye(k, dtype=torch.bool), float("inf"))
     near = nearest <= float(sep.min()) / 2
     return {"modes_covered": int((counts > 0).sum()), "modes_total": k,
-            "modes_missing": [i for i in range(k) if counts[i] == 0], "on_modes": float(near.float().mean()),
+            "modes_missing": [i for i in range(k) if counts[i] == 0], "mode_samples": len(x),
+            "on_modes": float(near.float().mean()),
             "mode_quality": float((nearest <= 3 * std).float().mean())}  # = the metric's hq, in float32
 
 
