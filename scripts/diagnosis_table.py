@@ -38,7 +38,7 @@ from gankit.training.loop import Trainer
 RING = ["train.steps=400", "train.log_every=20", "data.size=16000"]
 CRITIC = ["loss.kind=wgan-gp", "train.d_steps=5", "optim.g.lr=1e-4", "optim.d.lr=1e-4", "optim.g.beta1=0",
           "optim.d.beta1=0", "optim.g.beta2=0.9", "optim.d.beta2=0.9"]
-FOLDER = ["data.resolution=32", "data.flip=false", "train.epochs=100000", "train.steps=800", "train.log_every=40"]
+FOLDER = ["data.resolution=32", "data.flip=false", "train.epochs=100000", "train.steps=560", "train.log_every=40"]
 COVERAGE = ("mode_collapse", "partial_mode_collapse")
 # name -> (preset, overrides, the finding the setting is meant to produce, or "truth": judged by the end state)
 SETTINGS = {
@@ -84,8 +84,8 @@ DESCRIBE = {
     "mnist_collapse": "mlp-mnist preset (seed S2), 1000 steps",
     "critic_divergence": "ring-2d, WGAN-GP, Adam lr 0.5",
     "critic_ring": "ring-2d, WGAN-GP (lr 1e-4, 5 critic steps), 1000 steps",
-    "overfit_small_folder": "dcgan-rgb 32 px, 300 Fashion-MNIST images, 800 steps",
-    "large_folder": "dcgan-rgb 32 px, 6,000 Fashion-MNIST images, 800 steps",
+    "overfit_small_folder": "dcgan-rgb 32 px, 300 Fashion-MNIST images, 560 steps",
+    "large_folder": "dcgan-rgb 32 px, 6,000 Fashion-MNIST images, 560 steps",
 }
 TRUTH_SAMPLES = 2000
 

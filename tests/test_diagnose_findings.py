@@ -54,7 +54,7 @@ def test_some_modes_missing_is_partial_collapse_naming_them_and_since_when():
 def test_all_modes_covered_is_healthy_and_a_g_off_the_data_is_not_collapse():
     assert kinds(diagnose(records((20, RING)))) == ["healthy"]
     # early training: G spread between the modes covers few of them precisely; not a collapse yet
-    off = missing(0, 1, 3, 4, quality=0.2)  # 256 * 0.2 / 8 = 6.4 high-quality samples a mode: too few to judge
+    off = missing(0, 1, 3, 4, quality=0.2)  # below HQ_FLOOR: G is not on the data yet
     assert kinds(diagnose(records((WARMUP, RING), (6, off)))) == ["healthy"]
 
 
@@ -227,3 +227,14 @@ def test_probe_reads_memorisation_and_leaves_d_as_it_was():
     assert abs(fair["overfit_rv"]) < 0.05
     assert d.training and d.drop.training  # modes restored
     assert all(torch.equal(before[k], v) for k, v in d.state_dict().items())  # running stats untouched
+
+
+def test_a_narrow_fresh_g_that_widens_within_the_collapse_warmup_is_healthy():
+    from gankit.diagnosis.rules import COLLAPSE_WARMUP_STEPS
+
+    ctx = Context(collapse_warmup_steps=COLLAPSE_WARMUP_STEPS)
+    narrow = dict(diversity=0.35)
+    n = COLLAPSE_WARMUP_STEPS // 10 - 5
+    assert kinds(diagnose(records((n, narrow), (20, {})), ctx)) == ["healthy"]
+    (f,) = diagnose(records((n + 20, narrow)), ctx)  # a G that stays narrow: collapsed, from the first judged log
+    assert f.kind == "mode_collapse" and f.start_step == 10 * (WARMUP + 1)

@@ -89,7 +89,7 @@ def test_d_overfitting_a_small_folder_is_found(data_root, tmp_path):
         for i in range(300):
             Image.fromarray(images[i, 0].numpy()).convert("RGB").save(tmp_path / name / f"{i}.png")
     cfg = load_preset("dcgan-rgb", ["data.resolution=32", "data.flip=false", "train.epochs=100000",
-                                    "train.steps=640", "train.log_every=40", f"data.root={tmp_path / 'small'}",
+                                    "train.steps=560", "train.log_every=40", f"data.root={tmp_path / 'small'}",
                                     f"diagnosis.holdout={tmp_path / 'held'}"])
     cb = train_and_diagnose(cfg, data_root)
     assert "overfitting_d" in cb.detected, [f.describe() for f in cb.findings()]
