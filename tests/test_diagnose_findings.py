@@ -10,14 +10,20 @@ from torch import nn
 
 from gankit.data.toy import ring_2d
 from gankit.diagnosis import rules
-from gankit.diagnosis.rules import (BALANCE_WARMUP_STEPS, CLASS_KL_LIMIT, WARMUP, Context, Diagnoser,
-                                    diagnose)
+from gankit.diagnosis.rules import (
+    BALANCE_WARMUP_STEPS,
+    CLASS_KL_LIMIT,
+    WARMUP,
+    Context,
+    Diagnoser,
+    diagnose,
+)
 from gankit.diagnosis.sample_stats import ClassHistogram, mode_counts
 
-HEALTHY = dict(d_loss=1.2, g_loss=0.9, d_real=0.58, d_fake=0.42, d_acc=0.7, d_grad_norm=1.0, g_grad_norm=2.0,
-               diversity=1.0)
-RING = dict(modes_covered=8, modes_total=8, modes_missing=[], mode_quality=0.9, mode_samples=256)
-D_WINS = dict(d_loss=0.05, g_loss=5.0, d_real=0.98, d_fake=0.02, d_acc=0.99)
+HEALTHY = {"d_loss": 1.2, "g_loss": 0.9, "d_real": 0.58, "d_fake": 0.42, "d_acc": 0.7, "d_grad_norm": 1.0, "g_grad_norm": 2.0,
+               "diversity": 1.0}
+RING = {"modes_covered": 8, "modes_total": 8, "modes_missing": [], "mode_quality": 0.9, "mode_samples": 256}
+D_WINS = {"d_loss": 0.05, "g_loss": 5.0, "d_real": 0.98, "d_fake": 0.02, "d_acc": 0.99}
 
 
 def records(*phases, every=10, base=HEALTHY):
@@ -34,8 +40,8 @@ def kinds(findings):
 
 
 def missing(*modes, total=8, quality=0.9):
-    return dict(modes_covered=total - len(modes), modes_total=total, modes_missing=list(modes), mode_quality=quality,
-                mode_samples=256)
+    return {"modes_covered": total - len(modes), "modes_total": total, "modes_missing": list(modes), "mode_quality": quality,
+                "mode_samples": 256}
 
 
 # ---------------------------------------------------------------- partial collapse: toy modes
@@ -85,7 +91,7 @@ def test_mode_counts_names_the_missing_modes_by_the_metric_definition():
 # ---------------------------------------------------------------- partial collapse: classes
 
 def classes(missing_=(), kl=0.02):
-    return dict(classes_covered=10 - len(missing_), classes_total=10, classes_missing=list(missing_), class_kl=kl)
+    return {"classes_covered": 10 - len(missing_), "classes_total": 10, "classes_missing": list(missing_), "class_kl": kl}
 
 
 def test_missing_classes_are_named_with_fashion_names():
@@ -142,7 +148,7 @@ def test_critic_gap_swinging_through_zero_is_oscillation_and_a_blown_gap_diverge
     recs = [{"step": 10 * (i + 1), **HEALTHY, "d_real": 3.0 + g, "d_fake": 3.0, "g_loss": -3.0} for i, g in enumerate(gaps)]
     (f,) = diagnose(recs, CRITIC)
     assert f.kind == "oscillation" and "critic gap" in f.message and "critic_gap_range" in f.evidence
-    blown = records((3, {}), (1, dict(d_real=2e3, d_fake=-5.0)))
+    blown = records((3, {}), (1, {"d_real": 2e3, "d_fake": -5.0}))
     assert kinds(diagnose(blown, CRITIC))[0] == "divergence"
     assert diagnose(blown, CRITIC)[0].evidence["critic_gap"] == pytest.approx(2005.0)
 
@@ -180,7 +186,7 @@ def test_context_from_a_config_has_the_warmup():
 # ---------------------------------------------------------------- overfitting D, errors
 
 def test_overfitting_d_needs_both_the_ratio_and_the_significance():
-    over = dict(overfit_rv=0.6, overfit_z=12.0, r_t=0.95, d_train=2.0, d_heldout=-0.4, d_generated=-2.0)
+    over = {"overfit_rv": 0.6, "overfit_z": 12.0, "r_t": 0.95, "d_train": 2.0, "d_heldout": -0.4, "d_generated": -2.0}
     (f,) = diagnose(records((3, {}), (4, over)))
     assert f.kind == "overfitting_d" and f.evidence["r_t"] == 0.95
     assert [r.split(" ")[0] for r in f.remedies] == ["augment", "more", "an", "a"]
@@ -233,7 +239,7 @@ def test_a_narrow_fresh_g_that_widens_within_the_collapse_warmup_is_healthy():
     from gankit.diagnosis.rules import COLLAPSE_WARMUP_STEPS
 
     ctx = Context(collapse_warmup_steps=COLLAPSE_WARMUP_STEPS)
-    narrow = dict(diversity=0.35)
+    narrow = {"diversity": 0.35}
     n = COLLAPSE_WARMUP_STEPS // 10 - 5
     assert kinds(diagnose(records((n, narrow), (20, {})), ctx)) == ["healthy"]
     (f,) = diagnose(records((n + 20, narrow)), ctx)  # a G that stays narrow: collapsed, from the first judged log

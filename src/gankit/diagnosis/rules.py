@@ -23,6 +23,7 @@ named constant below, with its reason.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -138,7 +139,7 @@ class Context:
     flip: bool = False
 
     @classmethod
-    def from_config(cls, cfg) -> "Context":
+    def from_config(cls, cfg) -> Context:
         from ..losses import KINDS
 
         return cls(loss_kind=cfg.loss.kind, g_form=cfg.loss.g_form, real_target=cfg.loss.real_target,
@@ -211,8 +212,8 @@ def remedies(kind: str, ctx: Context) -> list[str]:
     if kind == "vanishing_g_gradients":
         out = d_too_fast
         if ctx.g_form == "minimax":
-            out = ["train G to maximise log D(G(z)) instead of minimising log(1 - D(G(z))) "
-                   "(loss.g_form = \"non-saturating\")"] + out
+            out = [("train G to maximise log D(G(z)) instead of minimising log(1 - D(G(z))) "
+                   "(loss.g_form = \"non-saturating\")")] + out
         return out
     if kind == "mode_collapse":
         return d_too_fast + [r1, "watch the samples, not only the losses: G repeats a few outputs"]
@@ -229,8 +230,8 @@ def remedies(kind: str, ctx: Context) -> list[str]:
                 f"lower G's learning rate or raise D's (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g})",
                 "a perceptual loss", "image-quality metrics, to judge the samples D no longer judges"]
     if kind == "divergence":
-        return [f"lower the learning rates (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g}), e.g. by 10x, "
-                "and start again or resume from the last checkpoint", wgan_text]
+        return [(f"lower the learning rates (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g}), e.g. by 10x, "
+                "and start again or resume from the last checkpoint"), wgan_text]
     if kind == "oscillation":
         return ["neither side may run away from the other: lower both learning rates",
                 "less momentum: Adam beta1 = 0.5 (optim.g.beta1 / optim.d.beta1) as the DCGAN seeds use",
@@ -301,8 +302,8 @@ def _d_overpowering(rec, hist, ctx):
     real, fake = _scores(rec, ctx)
     if rec["d_acc"] >= D_OVER_ACC and real - fake >= D_OVER_GAP:
         return ({k: rec[k] for k in ("d_loss", "d_acc", "d_real", "d_fake", "g_loss") if k in rec},
-                "D learns too fast: it tells real from generated almost always (D loss -> 0, accuracy -> 100 %), "
-                "so G's loss is high or swinging")
+                ("D learns too fast: it tells real from generated almost always (D loss -> 0, accuracy -> 100 %), "
+                "so G's loss is high or swinging"))
     return None
 
 
@@ -312,13 +313,13 @@ def _g_overpowering(rec, hist, ctx):
     real, fake = _scores(rec, ctx)
     ev = {k: rec[k] for k in ("d_real", "d_fake", "d_acc", "d_loss", "g_loss") if k in rec}
     if fake - real >= G_OVER_GAP:
-        return (ev, "G learns too fast: D rates generated samples as more real than the data, G's loss falls while "
-                    "D's climbs; D gives no useful signal, so the samples may look plausible with odd details")
+        return (ev, ("G learns too fast: D rates generated samples as more real than the data, G's loss falls while "
+                    "D's climbs; D gives no useful signal, so the samples may look plausible with odd details"))
     on_modes = rec.get("on_modes")
     if hist.n > WARMUP and abs(fake - real) <= UNDECIDED_GAP and _finite(on_modes) and on_modes <= OFF_DATA_ON_MODES:
         ev["on_modes"] = on_modes
-        return (ev, "G outran D: D cannot tell generated samples from the data although they lie off the data "
-                    f"(only {on_modes:.0%} near a mode), so D gives G no useful signal")
+        return (ev, ("G outran D: D cannot tell generated samples from the data although they lie off the data "
+                    f"(only {on_modes:.0%} near a mode), so D gives G no useful signal"))
     return None
 
 
@@ -372,8 +373,8 @@ def _mode_collapse(rec, hist, ctx):
     if not total:  # no modes or classes known (RGB folders, 1D): the spread alone
         if div > COLLAPSE_DIVERSITY:
             return None
-        return ({"diversity": div}, f"mode collapse: G repeats a few outputs; its samples spread {div:.0%} as much "
-                                    "as the data's")
+        return ({"diversity": div}, (f"mode collapse: G repeats a few outputs; its samples spread {div:.0%} as much "
+                                    "as the data's"))
     what = "modes" if rec.get("modes_total") else "classes"
     covered = rec.get(f"{what}_covered", 0)
     on_data = _coverage(rec, ctx) is not None
@@ -418,9 +419,9 @@ def _overfitting_d(rec, hist, ctx):
     rv, z = rec["overfit_rv"], rec["overfit_z"]
     if rv >= OVERFIT_RV and z >= OVERFIT_Z:
         ev = {k: rec[k] for k in ("overfit_rv", "overfit_z", "r_t", "d_train", "d_heldout", "d_generated") if k in rec}
-        return (ev, f"D overfits its training images: it scores held-out real images {rv:.0%} of the way from the "
+        return (ev, (f"D overfits its training images: it scores held-out real images {rv:.0%} of the way from the "
                     f"training images towards G's samples ({z:.1f} standard errors), so it judges by memory, not "
-                    "by what real images look like, and G's signal degrades")
+                    "by what real images look like, and G's signal degrades"))
     return None
 
 
@@ -428,10 +429,10 @@ def _oscillation(rec, hist, ctx):
     ys, what = (hist.g_losses, "G's loss") if ctx.probabilistic else (hist.gaps, "the critic gap D(x) - D(G(z))")
     if len(ys) < OSC_WINDOW:
         return None
-    deltas = [b - a for a, b in zip(ys, ys[1:])]
+    deltas = [b - a for a, b in itertools.pairwise(ys)]
     rng = max(ys) - min(ys)
     med = sorted(abs(y) for y in ys)[len(ys) // 2]
-    turns = sum(1 for a, b in zip(deltas, deltas[1:]) if a * b < 0 and min(abs(a), abs(b)) >= 0.1 * rng)
+    turns = sum(1 for a, b in itertools.pairwise(deltas) if a * b < 0 and min(abs(a), abs(b)) >= 0.1 * rng)
     if turns >= OSC_TURNS and rng >= OSC_RANGE * max(med, OSC_FLOOR):
         key = "g_loss" if ctx.probabilistic else "critic_gap"
         ev = {f"{key}_range": rng, f"{key}_median": med, "direction_changes": turns}
@@ -439,8 +440,8 @@ def _oscillation(rec, hist, ctx):
             ev.update(g_loss_min_in_interval=rec["g_loss_min"], g_loss_max_in_interval=rec["g_loss_max"])
         if not ctx.probabilistic:
             ev.update({k: rec[k] for k in ("d_grad_norm", "g_grad_norm") if k in rec})
-        return (ev, f"non-convergent oscillation: {what} swings by {rng:.3g} around {med:.3g} over the last "
-                    f"{OSC_WINDOW} logs instead of settling")
+        return (ev, (f"non-convergent oscillation: {what} swings by {rng:.3g} around {med:.3g} over the last "
+                    f"{OSC_WINDOW} logs instead of settling"))
     return None
 
 
