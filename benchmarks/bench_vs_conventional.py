@@ -34,7 +34,8 @@ from gankit.data.folder import find_images
 from gankit.data.idx import load_idx_images
 from gankit.nets import build_networks
 from gankit.losses import make_objective
-from gankit.training.loop import Trainer, resolve_device
+from gankit.api import make_trainer
+from gankit.training.experiment import resolve_device
 
 
 class PILImages(torch.utils.data.Dataset):
@@ -143,7 +144,7 @@ def compare(cfg, data_root, device, steps: int, warmup: int, rounds: int, worker
     """Best images/s of each over `rounds` alternating measurements: on a shared machine the best
     round is the one least disturbed by other processes, and alternating exposes both to the same load."""
     conv = conventional(cfg, data_root, device, workers)
-    trainer = Trainer(cfg, run=None, data_root=data_root, progress=False)
+    trainer = make_trainer(cfg, run=None, data_root=data_root, progress=False)
     c, g = [], []
     for r in range(rounds):
         c.append(conv(steps, warmup if r == 0 else 1))

@@ -18,7 +18,8 @@ from torch.profiler import ProfilerActivity, profile
 
 from gankit.training.timing import time_trainer
 from gankit.config import load_preset
-from gankit.training.loop import Trainer, resolve_device
+from gankit.api import make_trainer
+from gankit.training.experiment import resolve_device
 
 # operator-name fragments -> kind of work; the first match wins
 KINDS = [
@@ -68,7 +69,7 @@ def main() -> None:
     args = ap.parse_args()
     device = resolve_device(args.device)
     cfg = load_preset(args.preset, [f"train.batch_size={args.batch}", f"device={device}", *args.overrides])
-    trainer = Trainer(cfg, run=None, data_root=args.data_root, progress=False)
+    trainer = make_trainer(cfg, run=None, data_root=args.data_root, progress=False)
     time_trainer(trainer, steps=3, warmup=2)  # warm-up outside the profile
     flops = step_flops(trainer)
     plain = time_trainer(trainer, steps=args.steps, warmup=0)  # the rate without the profiler's overhead

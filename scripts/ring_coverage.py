@@ -16,7 +16,7 @@ import torch
 
 from gankit.config import load_preset
 from gankit.metrics.toy import mode_stats
-from gankit.training.loop import Trainer
+from gankit.api import make_trainer
 
 
 def mode_coverage(samples: torch.Tensor, mixture, min_frac: float = 0.01) -> tuple[int, float, list[int]]:
@@ -43,7 +43,7 @@ def main() -> None:
     for preset in args.presets:
         for seed in args.seeds:
             cfg = load_preset(preset, [f"seed={seed}", *args.overrides])
-            trainer = Trainer(cfg, run=None, progress=False)
+            trainer = make_trainer(cfg, run=None, progress=False)
             start = time.perf_counter()
             trainer.fit()
             z = trainer.noise(args.n, torch.Generator().manual_seed(1234))

@@ -15,7 +15,7 @@ torch.set_num_threads(1)
 
 from gankit import distributed  # noqa: E402
 from gankit.config import load_preset  # noqa: E402
-from gankit.training.loop import Trainer  # noqa: E402
+from gankit.api import make_trainer  # noqa: E402
 
 COMMON = ["device=cpu", "eval.every=0", "log.tensorboard=off", "log.progress=off", "train.log_every=3"]
 
@@ -40,7 +40,7 @@ def main() -> None:
     results = {}
     for job in jobs:
         cfg = load_preset(job["preset"], COMMON + job["overrides"])
-        trainer = Trainer(cfg, None, data_root=data_root, progress=False)
+        trainer = make_trainer(cfg, None, data_root=data_root, progress=False)
         if job.get("bn_eval"):
             freeze_batch_norm(trainer.G)
             freeze_batch_norm(trainer.D)

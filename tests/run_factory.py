@@ -53,7 +53,7 @@ def trained_run(path: Path, image_root: Path | None = None, steps: int = 3) -> P
     """A real, tiny run with a checkpoint: ring-2d, or 16x16 RGB images from `image_root` with MLPs."""
     from gankit.config import load_preset, to_toml
     from gankit.run import RunDir
-    from gankit.training.loop import Trainer
+    from gankit.api import make_trainer
 
     sets = [f"train.steps={steps}", "train.log_every=1", "device=cpu"]
     if image_root is None:
@@ -65,7 +65,7 @@ def trained_run(path: Path, image_root: Path | None = None, steps: int = 3) -> P
                                              "model.hidden=32", "train.batch_size=8", "train.sample_grid=16"])
     run = RunDir.create(cfg.name, out=path)
     run.write_text("config.toml", to_toml(cfg))
-    Trainer(cfg, run, progress=False).fit()
+    make_trainer(cfg, run, progress=False).fit()
     return run.path
 
 

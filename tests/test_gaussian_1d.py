@@ -6,7 +6,7 @@ import torch
 
 from gankit.config import load_preset
 from gankit.generation.sampling import draw
-from gankit.training.loop import Trainer
+from gankit.api import make_trainer
 
 
 def test_gaussian_1d_default_preset_converges(tmp_path):
@@ -14,7 +14,7 @@ def test_gaussian_1d_default_preset_converges(tmp_path):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # networks this small run fastest on one thread
     started = time.perf_counter()
-    trainer = Trainer(cfg, None, progress=False)
+    trainer = make_trainer(cfg, None, progress=False)
     try:
         trainer.fit()
     finally:

@@ -12,7 +12,7 @@ from gankit.config import load_preset
 from gankit.errors import GankitError
 from gankit.callbacks.progress import PlainProgress, progress_mode, standard_callbacks
 from gankit.run import RunDir
-from gankit.training.loop import Trainer
+from gankit.api import make_trainer
 
 TINY = ["train.steps=4", "train.log_every=2", "data.size=1024", "train.sample_grid=100", "device=cpu"]
 
@@ -33,7 +33,7 @@ def test_progress_mode_follows_the_terminal_and_the_settings():
 
 def test_plain_mode_writes_one_line_per_log_interval_and_no_carriage_return(tmp_path, capfd):
     cfg = load_preset("ring-2d", TINY + ["log.progress=plain", "log.tensorboard=off"])
-    Trainer(cfg, RunDir.create(cfg.name, tmp_path / "run"), progress=True).fit()
+    make_trainer(cfg, RunDir.create(cfg.name, tmp_path / "run"), progress=True).fit()
     err = capfd.readouterr().err
     assert "\r" not in err
     lines = [ln for ln in err.splitlines() if " step " in ln]
@@ -72,7 +72,7 @@ def test_tensorboard_gets_scalars_metrics_and_sample_grids(tmp_path):
                                          "log.tensorboard=on"])
     run = RunDir.create(cfg.name, tmp_path / "run")
     (run.path / "metrics.jsonl").write_text(json.dumps({"step": 2, "metric": "modes", "value": 5}) + "\n")
-    Trainer(cfg, run, progress=False).fit()
+    make_trainer(cfg, run, progress=False).fit()
     events = EventAccumulator(str(run.path / "tb"), size_guidance={"images": 0, "scalars": 0})
     events.Reload()
     tags = events.Tags()
@@ -83,11 +83,11 @@ def test_tensorboard_gets_scalars_metrics_and_sample_grids(tmp_path):
 
 
 def test_logging_settings_may_change_on_resume(tmp_path):
-    from gankit.training.loop import resume
+    from gankit.api import resume
 
     cfg = load_preset("ring-2d", TINY + ["log.tensorboard=off"])
     run = RunDir.create(cfg.name, tmp_path / "run")
-    Trainer(cfg, run, progress=False).fit()
+    make_trainer(cfg, run, progress=False).fit()
     trainer = resume(run, overrides=["train.steps=6", "log.progress=plain"], progress=False)
     assert trainer.cfg.log.progress == "plain" and trainer.pos.step == 4
     with pytest.raises(GankitError, match="may change"):

@@ -107,12 +107,12 @@ def test_resume_keeps_the_best_checkpoint_logic(tmp_path):
     from gankit.config import load_preset
     from gankit.callbacks.evaluation import EvalCallback
     from gankit.run import RunDir
-    from gankit.training.loop import Trainer
+    from gankit.api import make_trainer
 
     cfg = load_preset("gaussian-1d", ["train.steps=12", "data.size=4000", "train.batch_size=1000", "eval.n=300"])
     run = RunDir.create("g", tmp_path / "g")
     cb = EvalCallback(cfg, verbose=False)
-    Trainer(cfg, run, progress=False, callbacks=[cb]).fit()
+    make_trainer(cfg, run, progress=False, callbacks=[cb]).fit()
     recs = read_metrics(run.path)
     assert {r["metric"] for r in recs} == {"mean", "std", "ks", "jsd"}
     ks = [(r["value"], r["step"]) for r in recs if r["metric"] == "ks"]

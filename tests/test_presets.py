@@ -10,7 +10,7 @@ from gankit.config import load_preset, preset_names
 from gankit.data import sample_shape
 from gankit.nets import build_networks, count_parameters
 from gankit.run import RunDir
-from gankit.training.loop import Trainer
+from gankit.api import make_trainer
 
 COUNTS = {
     ("mlp-mnist", ()): (1_506_000, 1_492_993),
@@ -35,7 +35,7 @@ def test_parameter_counts_match_the_seeds(preset, overrides):
 def test_image_presets_train_a_few_steps(preset, data_root, tmp_path):
     cfg = load_preset(preset, ["train.steps=3", "train.log_every=1", "device=cpu"])
     run = RunDir.create(preset, tmp_path / "run")
-    trainer = Trainer(cfg, run, data_root=data_root, progress=False)
+    trainer = make_trainer(cfg, run, data_root=data_root, progress=False)
     before = [p.detach().clone() for p in trainer.G.parameters()]
     trainer.fit()
     stats = run.read_stats()
@@ -53,7 +53,7 @@ def test_rgb_preset_trains_on_an_image_folder(image_folder, tmp_path, resolution
     cfg = load_preset("dcgan-rgb", [f"data.root={image_folder}", f"data.resolution={resolution}",
                                     "train.batch_size=4", "train.steps=2", "train.log_every=1", "device=cpu"])
     run = RunDir.create("dcgan-rgb", tmp_path / "run")
-    trainer = Trainer(cfg, run, progress=False)
+    trainer = make_trainer(cfg, run, progress=False)
     assert len(trainer.dataset) == 24  # the broken file is skipped
     trainer.fit()
     assert trainer.generate(trainer.fixed_noise[:2]).shape == (2, 3, resolution, resolution)
@@ -64,7 +64,7 @@ def test_rgb_preset_trains_on_an_image_folder(image_folder, tmp_path, resolution
 def test_toy_presets_train_a_few_steps(preset, tmp_path):
     cfg = load_preset(preset, ["train.steps=5", "train.log_every=5"])
     run = RunDir.create(preset, tmp_path / "run")
-    Trainer(cfg, run, progress=False).fit()
+    make_trainer(cfg, run, progress=False).fit()
     assert (run.path / "samples" / "epoch-0001.png").is_file()
     assert (run.path / "losses.png").is_file()
 

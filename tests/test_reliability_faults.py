@@ -15,7 +15,7 @@ from gankit import run as run_module
 from gankit.config import load_preset
 from gankit.errors import GankitError
 from gankit.run import RunDir, atomic_write_bytes, load_checkpoint_file
-from gankit.training.loop import Trainer, resume
+from gankit.api import make_trainer, resume
 
 SMALL = ["train.log_every=5", "model.hidden=16", "train.batch_size=64", "data.size=1024",
          "train.sample_grid=20", "train.checkpoint_every=5"]
@@ -36,7 +36,7 @@ def small(overrides=(), preset="ring-2d"):
 
 def trained_run(tmp_path, steps=10) -> RunDir:
     run = RunDir.create("x", tmp_path / "run")
-    Trainer(small([f"train.steps={steps}"]), run, progress=False).fit()
+    make_trainer(small([f"train.steps={steps}"]), run, progress=False).fit()
     return run
 
 
@@ -64,7 +64,7 @@ def test_nan_rollback_lowers_the_learning_rates_and_finishes(tmp_path):
     cfg = small(["train.steps=20", "optim.g.lr=1e10", "optim.d.lr=1e10", "train.on_nan=rollback",
                  "train.rollback_lr_factor=1e-8", "train.max_rollbacks=2"])
     run = RunDir.create("x", tmp_path / "run")
-    trainer = Trainer(cfg, run, progress=False)
+    trainer = make_trainer(cfg, run, progress=False)
     trainer.fit()
     assert trainer.pos.finished and trainer.pos.step == 20 and trainer.pos.rollbacks >= 1
     lr = trainer.opt_g.param_groups[0]["lr"]
@@ -77,7 +77,7 @@ def test_nan_rollback_lowers_the_learning_rates_and_finishes(tmp_path):
 def test_nan_rollback_is_bounded(tmp_path):
     cfg = small(["train.steps=20", "optim.g.lr=1e10", "optim.d.lr=1e10", "train.on_nan=rollback",
                  "train.rollback_lr_factor=0.5", "train.max_rollbacks=2"])
-    trainer = Trainer(cfg, RunDir.create("x", tmp_path / "run"), progress=False)
+    trainer = make_trainer(cfg, RunDir.create("x", tmp_path / "run"), progress=False)
     with pytest.raises(GankitError, match=r"after 2 rollback\(s\)"):
         trainer.fit()
     assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e10 * 0.25)
@@ -86,7 +86,7 @@ def test_nan_rollback_is_bounded(tmp_path):
 def test_rollback_without_a_run_directory_uses_a_copy_in_memory():
     cfg = small(["train.steps=10", "optim.g.lr=1e10", "optim.d.lr=1e10", "train.on_nan=rollback",
                  "train.rollback_lr_factor=1e-8", "train.max_rollbacks=3"])
-    trainer = Trainer(cfg, None, progress=False)
+    trainer = make_trainer(cfg, None, progress=False)
     trainer.fit()
     assert trainer.pos.rollbacks >= 1 and trainer.pos.finished
 
@@ -206,7 +206,7 @@ def test_truncated_checkpoint_is_refused_clearly(tmp_path):
 def test_incompatible_checkpoint_is_refused_naming_the_difference(tmp_path):
     run = trained_run(tmp_path)
     state = run.load_checkpoint()
-    other = Trainer(small(["model.hidden=32", "train.steps=10"]), None, progress=False)
+    other = make_trainer(small(["model.hidden=32", "train.steps=10"]), None, progress=False)
     with pytest.raises(GankitError, match=r"model\.hidden: checkpoint 16, now 32"):
         other.load_state_dict(state)
     with pytest.raises(GankitError, match=r"not model\.hidden: run 16, asked 32"):

@@ -11,6 +11,7 @@ from gankit.cli import main
 from gankit.config import load_preset
 from gankit.errors import GankitError
 from gankit.training.speed import apply_to_networks, resolve
+from gankit.api import make_trainer
 from gankit.training.loop import Trainer
 
 SETTINGS = {"amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off"),
@@ -20,7 +21,7 @@ QUICK = ["train.steps=4", "train.log_every=2", "device=cpu", "data.size=512", "t
 
 
 def _train(preset: str, overrides: list[str], data_root=None) -> Trainer:
-    trainer = Trainer(load_preset(preset, overrides), data_root=data_root, progress=False)
+    trainer = make_trainer(load_preset(preset, overrides), data_root=data_root, progress=False)
     trainer.fit()
     return trainer
 

@@ -14,7 +14,7 @@ from gankit.nets.layers import add_spectral_norm
 from gankit.losses import Objective, gradient_penalty, make_objective, r1_penalty
 from gankit.run import RunDir
 from gankit.generation.sampling import load_generator
-from gankit.training.loop import Trainer
+from gankit.api import make_trainer
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (fixture in conftest.py)
@@ -164,14 +164,14 @@ def test_ema_lags_the_weights_with_its_ramped_decay():
 def test_checkpoint_round_trip_keeps_the_moving_average(tmp_path):
     cfg = load_preset("ring-2d", ["train.steps=6", "train.log_every=3", "train.ema=0.99", "data.size=4096"])
     run = RunDir.create("ema", tmp_path / "run")
-    trainer = Trainer(cfg, run, progress=False)
+    trainer = make_trainer(cfg, run, progress=False)
     trainer.fit()
     ema_w = [p.clone() for p in trainer.g_ema.module.parameters()]
     g_w = [p.detach().clone() for p in trainer.G.parameters()]
     assert any(not torch.equal(a, b) for a, b in zip(ema_w, g_w))  # the average lags G
     state = run.load_checkpoint()
     assert state["ema_updates"] == 6
-    again = Trainer(cfg, run, progress=False)
+    again = make_trainer(cfg, run, progress=False)
     again.load_state_dict(state)
     assert all(torch.equal(a, b) for a, b in zip(ema_w, again.g_ema.module.parameters()))
     assert again.g_ema.updates == 6
@@ -186,7 +186,7 @@ def test_checkpoint_round_trip_keeps_the_moving_average(tmp_path):
 
 def test_lr_ratio_sets_the_discriminator_learning_rate():
     cfg = load_preset("ring-2d", ["optim.d_lr_ratio=4", "optim.g.lr=1e-4", "data.size=4096"])
-    trainer = Trainer(cfg, progress=False)
+    trainer = make_trainer(cfg, progress=False)
     assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(4e-4)
     with pytest.raises(GankitError, match="d_lr_ratio"):
         load_preset("ring-2d", ["optim.d_lr_ratio=-1"])
@@ -196,7 +196,7 @@ def test_d_step_schedule_front_loads_critic_steps():
     # 4096 / 256 = 16 batches an epoch; 4 D steps for the first 3 G steps, then 1
     cfg = load_preset("ring-2d", ["data.size=4096", "train.epochs=2", "train.d_steps_start=4",
                                   "train.d_steps_start_for=3", "train.log_every=1000"])
-    trainer = Trainer(cfg, progress=False)
+    trainer = make_trainer(cfg, progress=False)
     assert [trainer.d_steps_at(s) for s in range(5)] == [4, 4, 4, 1, 1]
     assert trainer.total_steps == 3 + (16 - 12) + 16
     trainer.fit()
@@ -213,7 +213,7 @@ def test_wgangp_preset_trains_a_few_steps_on_mnist(data_root, tmp_path):
                                                "device=cpu"])
     assert cfg.loss.kind == "wgan-gp" and cfg.train.d_steps == 5 and cfg.model.d_norm == "layer"
     run = RunDir.create("wgangp", tmp_path / "run")
-    trainer = Trainer(cfg, run, data_root=data_root, progress=False)
+    trainer = make_trainer(cfg, run, data_root=data_root, progress=False)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in trainer.D.modules())
     assert count_parameters(trainer.D) == 98_113
     trainer.fit()
@@ -226,7 +226,7 @@ def _ring_modes(preset: str, seed: int, overrides: list[str]) -> dict:
     from gankit.metrics.toy import mode_stats
 
     cfg = load_preset(preset, [f"seed={seed}", "train.log_every=1000", *overrides])
-    trainer = Trainer(cfg, progress=False)
+    trainer = make_trainer(cfg, progress=False)
     trainer.fit()
     z = trainer.noise(2000, torch.Generator().manual_seed(1234))
     return mode_stats(trainer.generate(z).cpu(), trainer.dataset.distribution)

@@ -8,23 +8,30 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from .config import Config, load_file, load_preset, preset_names
 from .errors import GankitError
 
 
-def train(cfg: Config, out=None, data_root=None, progress: bool = False):
-    """Train `cfg` into a new run directory and return it."""
-    from .run import RunDir
-    from .training.loop import Trainer
+def train(cfg: Config, out=None, data_root=None, progress: bool = False, callbacks=None, **parts):
+    """Train `cfg` into a new run directory and return it (a RunDir): what `gankit train` does,
+    diagnosis, metrics, best.pt and report included. G, D, loss and data may be your own
+    (nn.Modules, an Objective, a tensor of uint8 images or float points)."""
+    from .api import train as _train
 
-    run = RunDir.create(cfg.name, out)
-    from .config import to_toml
+    return _train(cfg, out, data_root, progress, callbacks, **parts)
 
-    run.write_text("config.toml", to_toml(cfg))
-    Trainer(cfg, run, data_root=data_root, progress=progress).fit()
-    return run
+
+def resume(run_path, data_root=None, overrides: list[str] | None = None, progress: bool = False, **parts):
+    """Continue a run from its last checkpoint to its configured end (or a new one given in
+    `overrides`, e.g. ["train.epochs=30"]); returns the RunDir. A run trained with your own
+    G, D, loss or data resumes with the same ones passed again."""
+    from .api import resume as _resume
+
+    trainer = _resume(run_path, data_root, overrides, progress=progress, diagnose=True, **parts)
+    trainer.fit()
+    return trainer.run
 
 
 def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
@@ -34,5 +41,5 @@ def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
     return _load(run_path, checkpoint, device)
 
 
-__all__ = ["Config", "GankitError", "load_file", "load_preset", "preset_names", "train", "load_generator",
+__all__ = ["Config", "GankitError", "load_file", "load_preset", "preset_names", "train", "resume", "load_generator",
            "__version__"]

@@ -25,6 +25,7 @@ else:  # pragma: no cover
 import tomli_w
 
 from .errors import GankitError, did_you_mean
+from .names import IMAGE_DATA, TOY_DATA
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
@@ -167,7 +168,7 @@ class Config:
 
 CHOICES = {
     "device": None,  # checked in validate()
-    "data.name": ("gaussian-1d", "ring-2d", "grid-2d", "mnist", "fashion-mnist", "folder"),
+    "data.name": (*TOY_DATA, *IMAGE_DATA),
     "data.split": ("train", "test"),
     "model.noise": ("normal", "uniform"),
     "model.g_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),

@@ -176,19 +176,22 @@ def run_theory(steps=DEFAULT_STEPS, seed: int = 0, fit_iters: int = 400, progres
     learning rates on a cosine decay, which lets the game settle near its equilibrium; at each of
     `steps` take a snapshot. `progress(snapshot)` is called after each."""
     from .config import load_preset
+    from .training.experiment import build
     from .training.loop import Trainer
+    from .training.schedule import apply_lr_scale
 
     total = max(steps)
     # the trainer's own cosine schedule (train.lr_schedule), decaying to 0 at the last snapshot
     schedule = ["train.epochs=0", f"train.steps={max(total, 1)}", "train.lr_schedule=cosine"]
     cfg = load_preset("gaussian-1d", THEORY_OVERRIDES + [f"seed={seed}"] + schedule)
-    trainer = Trainer(cfg, None, progress=False)
+    trainer = Trainer(build(cfg), progress=False)
 
     def sample_fake(k, gen):
         return trainer.generate(trainer.noise(k, gen)).float().cpu()
 
-    snaps, step, epoch, batch = [], 0, 0, 0
-    wanted = sorted(set(steps))
+    snaps, wanted = [], sorted(set(steps))
+    groups = trainer.schedule.groups(trainer.loader, 0, 0, 0)
+    step = 0
     while True:
         if wanted and step == wanted[0]:
             snaps.append(snapshot(step, sample_fake, seed, fit_iters=fit_iters))
@@ -197,22 +200,17 @@ def run_theory(steps=DEFAULT_STEPS, seed: int = 0, fit_iters: int = 400, progres
                 progress(snaps[-1])
         if not wanted:
             return snaps
-        for real in trainer.loader.epoch(epoch, batch):
-            trainer.pos.step = step
-            trainer._schedule_lr()
-            trainer.train_group([real])
-            step, batch = step + 1, batch + 1
-            if step == wanted[0]:
-                break
-        else:
-            epoch, batch = epoch + 1, 0
+        step, _, _, group = next(groups)
+        apply_lr_scale(trainer.schedule.lr_scale(step), trainer.opt_g, trainer.opt_d)
+        trainer.train_group(group)
+        step += 1
 
 
 def plot_theory(snaps: list[Snapshot], path) -> None:
     """Top row: per snapshot, p_data and p_g, with D* and the fitted D. Bottom: V over snapshots."""
-    from .plots import _figure, _save_fig
+    from .plots import pyplot, save_fig
 
-    plt = _figure()
+    plt = pyplot()
     n = len(snaps)
     fig = plt.figure(figsize=(3.2 * n, 6.4))
     grid = fig.add_gridspec(2, n, height_ratios=[1, 0.9], hspace=0.35)
@@ -259,4 +257,4 @@ def plot_theory(snaps: list[Snapshot], path) -> None:
     gap.legend(fontsize=7)
     gap.grid(alpha=0.3, which="both")
     fig.suptitle("Seed S2: the optimal discriminator and the -log 4 equilibrium on N(4, 1.25)")
-    _save_fig(fig, path)
+    save_fig(fig, path)

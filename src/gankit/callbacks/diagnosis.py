@@ -2,7 +2,7 @@
 each new stats record, says so once when a finding starts and once when it clears, records both
 in stats.jsonl as {"event": "diagnosis", ...} lines and sums up at the end of the run.
 
-    trainer = Trainer(cfg, run, callbacks=[DiagnosisCallback(Context.from_config(cfg), run)])
+    gankit.api.make_trainer(cfg, run, callbacks=[DiagnosisCallback(Context.from_config(cfg), run)]).fit()
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from __future__ import annotations
 import sys
 
 from ..diagnosis.rules import Context, Diagnoser, Finding
+from ..errors import GankitError
 from ..training.callbacks import Callback
+from ..training.experiment import build
+from ..training.loop import Trainer
 
 
 def _say(text: str) -> None:
@@ -100,11 +103,8 @@ class DiagnosisCallback(Callback):
 def train_and_diagnose(cfg, data_root=None, verbose: bool = False) -> DiagnosisCallback:
     """Train `cfg` without a run directory and return the diagnosis callback (findings, detection
     steps). A run that diverges to NaN ends early; its diagnosis is still returned."""
-    from ..errors import GankitError
-    from ..training.loop import Trainer
-
     callback = DiagnosisCallback(Context.from_config(cfg), verbose=verbose, data_root=data_root)
-    trainer = Trainer(cfg, None, data_root=data_root, progress=False, callbacks=[callback])
+    trainer = Trainer(build(cfg, data_root), None, [callback], progress=False)
     try:
         trainer.fit()
     except GankitError:

@@ -25,8 +25,9 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import torch
 
-    from ..training.timing import time_trainer
+    from ..training.experiment import build
     from ..training.loop import Trainer
+    from ..training.timing import time_trainer
 
     if args.steps < 1 or args.warmup < 0:
         raise GankitError("--steps must be at least 1 and --warmup 0 or more")
@@ -35,7 +36,7 @@ def run(args) -> int:
             raise GankitError(f"--batch must be at least 1 (got {args.batch})")
         args.overrides = [*args.overrides, f"train.batch_size={args.batch}"]
     cfg = resolve_config(args)
-    trainer = Trainer(cfg, run=None, data_root=args.data_root, progress=False)
+    trainer = Trainer(build(cfg, args.data_root), progress=False)
     warmup = max(args.warmup, 20) if trainer.speed.compile and args.warmup == 5 else args.warmup
     t = time_trainer(trainer, args.steps, warmup)
     epoch = len(trainer.dataset)

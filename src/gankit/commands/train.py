@@ -69,44 +69,31 @@ def run(args) -> int:
 
 def _run(args) -> int:
     from .. import distributed
-    from ..config import to_toml
-    from ..diagnosis.rules import Context
-    from ..callbacks.diagnosis import DiagnosisCallback
-    from ..callbacks.evaluation import EvalCallback
+    from ..api import make_trainer, resume
+    from ..config import from_saved, read_toml, to_toml
     from ..run import RunDir
-    from ..training.loop import Trainer, resume
 
     if args.resume:
         if args.preset or args.config or args.out:
             raise GankitError("--resume RUN continues that run as configured; drop the preset/--config/--out "
                               "(only --set train.epochs=/train.steps= and --device may change)")
         run_dir = RunDir.open(args.resume)
-        from ..config import from_saved, read_toml
-
-        # the diagnosis goes on from the run's earlier records
-        saved = from_saved(read_toml(run_dir.config_path))
         if distributed.launched_by_torchrun():
-            _join(saved, args)
-        diagnosis = DiagnosisCallback(Context.from_config(saved), run_dir, history=run_dir.read_stats(),
-                                      data_root=args.data_root)
-        trainer = resume(run_dir, args.data_root, args.overrides, args.device, progress=not args.quiet,
-                         callbacks=[diagnosis, EvalCallback(saved, args.data_root)])
+            _join(from_saved(read_toml(run_dir.config_path)), args)
+        trainer = resume(run_dir, args.data_root, args.overrides, args.device, progress=not args.quiet, diagnose=True)
         log.info("resuming %s at step %d of %d", run_dir.path, trainer.pos.step, trainer.total_steps)
     else:
         cfg = resolve_config(args)
         if distributed.launched_by_torchrun():
             _join(cfg, args)
             if not distributed.is_main():  # rank 0 alone writes the run directory
-                trainer = Trainer(cfg, None, data_root=args.data_root, progress=False)
-                trainer.fit()
+                make_trainer(cfg, None, args.data_root, progress=False).fit()
                 distributed.barrier()  # wait for rank 0's report: gloo may abort if a peer leaves first
                 return 0
         run_dir = RunDir.create(cfg.name, args.out)
         run_dir.write_text("config.toml", to_toml(cfg))
         try:
-            trainer = Trainer(cfg, run_dir, data_root=args.data_root, progress=not args.quiet,
-                              callbacks=[DiagnosisCallback(Context.from_config(cfg), run_dir, data_root=args.data_root),
-                                         EvalCallback(cfg, args.data_root)])
+            trainer = make_trainer(cfg, run_dir, args.data_root, progress=not args.quiet, diagnose=True)
         except GankitError:  # bad data or settings: leave no empty run directory behind
             run_dir.remove_if_unused()
             raise
@@ -119,9 +106,9 @@ def _run(args) -> int:
     last = next((r for r in reversed(run_dir.read_stats()) if "d_loss" in r), {})
     summary = ", ".join(f"{k} {last[k]:.4g}" for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last)
     log.info("finished %d steps: %s", trainer.pos.step, summary)
-    log.info("samples in %s, losses in %s", run_dir.samples_dir, run_dir.path / "losses.png")
-    if (run_dir.path / "report.html").is_file():
-        log.info("report: file://%s", (run_dir.path / "report.html").resolve())
+    log.info("samples in %s, losses in %s", run_dir.samples_dir, run_dir.loss_plot_path)
+    if run_dir.report_path.is_file():
+        log.info("report: file://%s", run_dir.report_path.resolve())
     return 0
 
 

@@ -95,11 +95,12 @@ class OverfitProbe:
         (mt, vt), (mh, vh), (mg, _) = _mean_var(out_t), _mean_var(out_h), _mean_var(out_g)
         se = math.sqrt(vt / len(out_t) + vh / len(out_h))
         sep = mt - mg  # how far D puts its training images from G's samples
-        verdict = torch.sign(objective.score(out_t) - objective.threshold)
-        return {"d_train": mt, "d_heldout": mh, "d_generated": mg,
-                "overfit_rv": (mt - mh) / sep if sep > 0 else 0.0,  # D does not separate G's samples: nothing to judge
-                "overfit_z": (mt - mh) / se if se > 0 else 0.0,
-                "r_t": float(verdict.mean())}
+        out = {"d_train": mt, "d_heldout": mh, "d_generated": mg,
+               "overfit_rv": (mt - mh) / sep if sep > 0 else 0.0,  # D does not separate G's samples: nothing to judge
+               "overfit_z": (mt - mh) / se if se > 0 else 0.0}
+        if hasattr(objective, "score") and hasattr(objective, "threshold"):  # a user's own loss may have neither
+            out["r_t"] = float(torch.sign(objective.score(out_t) - objective.threshold).mean())
+        return out
 
 
 def _as_network_input(x: torch.Tensor) -> torch.Tensor:
@@ -129,8 +130,8 @@ def build_probe(cfg, dataset, data_root=None, n: int = PROBE_IMAGES) -> OverfitP
     from ..data import load_dataset
     from ..data.toy import TOY_SETS
 
-    if not heldout_source(cfg):
-        return None
+    if not heldout_source(cfg) or getattr(dataset, "name", "") != cfg.data.name:
+        return None  # no held-out images, or the data are a user's own tensor, not the config's data set
     gen = torch.Generator().manual_seed(30_000 + cfg.seed)
     train = dataset.take(torch.randperm(len(dataset), generator=gen)[:n])
     if cfg.data.name in TOY_SETS:

@@ -10,7 +10,6 @@ features are computed once per Evaluator (min(n, reference size) images from a f
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -102,28 +101,17 @@ def records(values: dict, step: int, feature_net: str, n: int, source: str, chec
 def append_records(run_path, recs: list[dict]) -> None:
     from pathlib import Path
 
-    path = Path(run_path) / METRICS_FILE
-    try:
-        with open(path, "a", encoding="utf-8") as f:
-            for r in recs:
-                f.write(json.dumps(r, allow_nan=True) + "\n")
-    except OSError as e:
-        raise GankitError(f"could not append to {path}: {e.strerror or e}") from None
+    from ..run import append_jsonl
+
+    append_jsonl(Path(run_path) / METRICS_FILE, recs)
 
 
 def read_records(run_path) -> list[dict]:
     from pathlib import Path
 
-    path = Path(run_path) / METRICS_FILE
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut short by a kill
-    return out
+    from ..run import read_jsonl
+
+    return read_jsonl(Path(run_path) / METRICS_FILE)
 
 
 def format_table(values: dict, feature_net: str, n: int) -> str:

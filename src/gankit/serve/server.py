@@ -17,7 +17,7 @@ all samples for toy sets. Bound to 127.0.0.1 by default: there is no authenticat
 from __future__ import annotations
 
 import base64
-import io
+from importlib import resources
 import json
 import logging
 import tempfile
@@ -27,13 +27,22 @@ from pathlib import Path
 
 import torch
 
+from ..data.convert import to_uint8
 from ..errors import GankitError
-from ..generation.explore import generate, interpolation, latent_draw
+from ..names import is_toy
+from ..plots import png_bytes
+from ..generation.explore import interpolation
+from ..generation.latent import generate, latent_draw
 
 log = logging.getLogger("gankit")
 
 MAX_SAMPLES = 4096  # per request: keeps one request from holding the generator for long
 MAX_BODY = 1 << 20
+
+
+def page_bytes() -> bytes:
+    """The page (serve/page.html, shipped as package data)."""
+    return resources.files(__package__).joinpath("page.html").read_bytes()
 
 
 class BadRequest(Exception):
@@ -78,7 +87,7 @@ class Playground:
     def info(self) -> dict:
         m = self.cfg.model
         return {"name": self.cfg.name, "description": self.cfg.description, "latent_dim": m.latent_dim,
-                "noise": m.noise, "image": self.cfg.data.name not in ("gaussian-1d", "ring-2d", "grid-2d")}
+                "noise": m.noise, "image": not is_toy(self.cfg.data.name)}
 
     def random(self, body: dict) -> dict:
         n = self._int(body, "n", 16, 1, MAX_SAMPLES)
@@ -110,7 +119,7 @@ class Playground:
     # -- pictures
     def render(self, z: torch.Tensor) -> dict:
         with self.lock:
-            x = generate(self.g, z, self.device)
+            x = generate(self.g, z, self.device, to_cpu=True)
         if x.dim() == 4:
             images = [_png_url(_tile(img)) for img in x]
         else:
@@ -130,10 +139,8 @@ class Playground:
 def _tile(img: torch.Tensor) -> bytes:
     from PIL import Image
 
-    arr = ((img.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    buf = io.BytesIO()
-    Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr).save(buf, format="PNG")
-    return buf.getvalue()
+    arr = to_uint8(img.float().clamp(-1, 1)).permute(1, 2, 0).numpy()
+    return png_bytes(Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr))
 
 
 def _png_url(data: bytes) -> str:
@@ -163,7 +170,7 @@ def make_handler(play: Playground):
         def do_GET(self):
             path = self.path.split("?", 1)[0]
             if path in ("/", "/index.html"):
-                self._send(200, PAGE.encode("utf-8"), "text/html; charset=utf-8")
+                self._send(200, page_bytes(), "text/html; charset=utf-8")
             elif path == "/api/info":
                 self._json(200, play.info())
             elif path == "/favicon.ico":
@@ -201,132 +208,3 @@ def make_server(run_path, host: str = "127.0.0.1", port: int = 8000, checkpoint:
         raise GankitError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another --port") from None
     server.daemon_threads = True
     return server
-
-
-PAGE = r"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>gankit serve</title><link rel="icon" href="data:,">
-<style>
-:root { --fg:#1d2330; --muted:#5f6b7a; --line:#e3e7ee; --accent:#3366cc; }
-* { box-sizing:border-box; }
-body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--fg); background:#f6f8fb; }
-header { background:#1d2330; color:#fff; padding:18px 28px; }
-header h1 { margin:0; font-size:22px; } header p { margin:2px 0 0; color:#c5cedb; }
-main { max-width:1100px; margin:0 auto; padding:16px 28px; }
-.bar { display:flex; flex-wrap:wrap; gap:14px; align-items:center; background:#fff; border:1px solid var(--line);
-       border-radius:8px; padding:12px 16px; }
-.group { display:flex; gap:8px; align-items:center; padding-right:14px; border-right:1px solid var(--line); }
-.group:last-child { border-right:none; }
-button { font:inherit; padding:6px 14px; border-radius:6px; border:1px solid var(--accent); background:var(--accent);
-         color:#fff; cursor:pointer; }
-button:disabled { background:#b7c3d9; border-color:#b7c3d9; cursor:default; }
-input[type=number] { width:70px; font:inherit; padding:4px; }
-label { color:var(--muted); font-size:14px; }
-#status { margin:12px 2px; color:var(--muted); min-height:1.5em; }
-#status.error { color:#b3261e; }
-#tiles { display:grid; grid-template-columns:repeat(8, minmax(0, 1fr)); gap:10px; }
-@media (max-width: 700px) { #tiles { grid-template-columns:repeat(4, minmax(0, 1fr)); } }
-#tiles.toy { grid-template-columns:1fr; max-width:560px; }
-.tile { position:relative; background:#fff; border:2px solid var(--line); border-radius:6px; padding:3px; cursor:pointer; }
-.tile img { width:100%; display:block; image-rendering:pixelated; }
-.tile.a { border-color:#dc3912; } .tile.b { border-color:#109618; }
-.tile .tag { position:absolute; top:4px; left:6px; font-weight:700; font-size:13px; color:#fff; border-radius:4px; padding:0 5px; }
-.tile.a .tag { background:#dc3912; } .tile.b .tag { background:#109618; }
-</style></head><body>
-<header><h1 id="name">gankit</h1><p id="about"></p></header>
-<main>
-<div class="bar">
-  <div class="group"><button id="new">New samples</button>
-    <label><input type="checkbox" id="trunc-on"> truncation</label><input type="number" id="trunc" value="1.0" min="0.05" max="10" step="0.1"></div>
-  <div class="group"><button id="vary" disabled>Vary A</button>
-    <label>strength</label><input type="range" id="strength" min="0.05" max="2" step="0.05" value="0.5"></div>
-  <div class="group"><button id="interp" disabled>Interpolate A &rarr; B</button>
-    <label>steps</label><input type="number" id="steps" value="8" min="2" max="64"></div>
-</div>
-<div id="status">Loading&hellip;</div>
-<div id="tiles"></div>
-</main>
-<script>
-"use strict";
-let info = null, seed = 1, latents = [], pickA = null, pickB = null, version = 0;
-const $ = (id) => document.getElementById(id);
-
-function setStatus(text, error) { $("status").textContent = text; $("status").className = error ? "error" : ""; }
-
-async function call(route, body) {
-  document.body.dataset.state = "loading";
-  const reply = await fetch(route, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
-  const data = await reply.json();
-  if (!reply.ok) throw new Error(data.error || reply.statusText);
-  return data;
-}
-
-function show(data, note) {
-  latents = data.z; pickA = null; pickB = null;
-  const tiles = $("tiles");
-  tiles.replaceChildren();
-  tiles.className = info.image ? "" : "toy";
-  data.images.forEach((src, i) => {
-    const div = document.createElement("div");
-    div.className = "tile"; div.dataset.index = i;
-    const img = document.createElement("img");
-    img.src = src; img.alt = info.image ? "sample " + (i + 1) : "samples over the target";
-    const tag = document.createElement("span"); tag.className = "tag";
-    div.append(img, tag);
-    if (info.image) div.addEventListener("click", () => pick(i));
-    tiles.append(div);
-  });
-  refresh();
-  setStatus(note);
-  version += 1; document.body.dataset.version = version; document.body.dataset.state = "ready";
-}
-
-function pick(i) {
-  if (pickA === i) pickA = null;
-  else if (pickB === i) pickB = null;
-  else if (pickA === null) pickA = i;
-  else pickB = i;
-  refresh();
-}
-
-function refresh() {
-  document.querySelectorAll(".tile").forEach((div) => {
-    const i = Number(div.dataset.index);
-    div.classList.toggle("a", i === pickA); div.classList.toggle("b", i === pickB);
-    div.querySelector(".tag").textContent = i === pickA ? "A" : i === pickB ? "B" : "";
-  });
-  $("vary").disabled = !(info.image && pickA !== null);
-  $("interp").disabled = !(info.image && pickA !== null && pickB !== null);
-}
-
-async function run(route, body, note) {
-  try { show(await call(route, body), note); }
-  catch (e) { document.body.dataset.state = "error"; setStatus("Error: " + e.message, true); }
-}
-
-function newSamples() {
-  seed += 1;
-  const truncation = $("trunc-on").checked ? Number($("trunc").value) : null;
-  const n = info.image ? 32 : 1000;
-  run("/api/random", {n, seed, truncation},
-      info.image ? `Seed ${seed}. Click a sample to fix it as A (and another as B), then vary A or interpolate A → B.`
-                 : `Seed ${seed}: ${n} samples over the target density.`);
-}
-
-$("new").addEventListener("click", newSamples);
-$("vary").addEventListener("click", () => { seed += 1;
-  run("/api/vary", {z: latents[pickA], n: 31, strength: Number($("strength").value), seed},
-      "First: A, fixed. The others: A plus noise of strength " + $("strength").value + "."); });
-$("interp").addEventListener("click", () => run("/api/interpolate",
-  {a: latents[pickA], b: latents[pickB], steps: Number($("steps").value)},
-  "From A (first) to B (last), " + (info.noise === "uniform" ? "linearly." : "along the sphere (slerp).")));
-
-fetch("/api/info").then((r) => r.json()).then((data) => {
-  info = data;
-  $("name").textContent = data.name; document.title = data.name + " · gankit serve";
-  $("about").textContent = `${data.description} — latent: ${data.latent_dim}-d ${data.noise}`;
-  if (!data.image) { $("vary").title = $("interp").title = "for image generators"; }
-  newSamples();
-}).catch((e) => setStatus("Error: " + e.message, true));
-</script></body></html>
-"""

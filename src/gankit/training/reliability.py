@@ -8,17 +8,15 @@ that do not fit the current configuration.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import math
-import random
 
-import numpy as np
 import torch
 
 from .. import config as C
 from ..errors import GankitError
+from .optim import learning_rates
 
 log = logging.getLogger("gankit")
 
@@ -47,23 +45,19 @@ def nonfinite_tensors(module: torch.nn.Module, limit: int = 3) -> list[str]:
     return bad
 
 
-def check_weights(trainer) -> None:
+def check_weights(G: torch.nn.Module, D: torch.nn.Module, step: int) -> None:
     """Raise Diverged if G or D holds a non-finite value (so it never reaches a checkpoint)."""
-    for side, net in (("G", trainer.G), ("D", trainer.D)):
+    for side, net in (("G", G), ("D", D)):
         bad = nonfinite_tensors(net)
         if bad:
-            raise Diverged(f"{side}'s weights became non-finite at step {trainer.pos.step} "
-                           f"(first: {', '.join(bad)}); no checkpoint was written with them", trainer.pos.step)
-
-
-def learning_rates(trainer) -> tuple[float, float]:
-    return trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"]
+            raise Diverged(f"{side}'s weights became non-finite at step {step} "
+                           f"(first: {', '.join(bad)}); no checkpoint was written with them", step)
 
 
 def diagnosis(trainer, err: Diverged) -> str:
     """Plain-language account of a divergence: what went non-finite, the last finite statistics,
     and what to change."""
-    lr_g, lr_d = learning_rates(trainer)
+    lr_g, lr_d = learning_rates(trainer.opt_g, trainer.opt_d)
     lines = [f"training diverged: {err}."]
     records = trainer.run.read_stats() if trainer.run else []
     finite = [r for r in records if all(isinstance(r.get(k), (int, float)) and math.isfinite(r[k])
@@ -97,49 +91,49 @@ def diagnosis(trainer, err: Diverged) -> str:
     return "\n".join(lines)
 
 
-def prepare_rollback(trainer) -> None:
-    """Before training with on_nan = rollback, make sure a good state exists to go back to:
-    a checkpoint in the run directory, or (no run directory) a copy in memory."""
-    trainer._good_state = None
-    if trainer.cfg.train.on_nan != "rollback":
-        return
-    if trainer.run is not None:
-        if not trainer.run.checkpoint_path().is_file():
-            trainer.save()
-    else:
-        trainer._good_state = copy.deepcopy(trainer.state_dict())
+class Rollback:
+    """The last good state to go back to after a divergence (train.on_nan = rollback): the run's
+    checkpoint, or, without a run directory, a copy in memory."""
 
+    def __init__(self):
+        self.good_state: dict | None = None
 
-def rollback_or_stop(trainer, err: Diverged) -> None:
-    """Handle a divergence: raise a GankitError with a diagnosis, or restore the last good state
-    with lower learning rates (the next fit pass then continues from there)."""
-    t = trainer.cfg.train
-    if t.on_nan != "rollback" or trainer.pos.rollbacks >= t.max_rollbacks:
-        raise GankitError(diagnosis(trainer, err)) from None
-    count = trainer.pos.rollbacks + 1
-    lr_g, lr_d = learning_rates(trainer)
-    state = trainer.run.load_checkpoint(map_location=trainer.device) if trainer.run else trainer._good_state
-    trainer.load_state_dict(state)
-    trainer.pos.rollbacks = count
-    for opt, lr in ((trainer.opt_g, lr_g), (trainer.opt_d, lr_d)):
-        for group in opt.param_groups:
-            group["lr"] = lr * t.rollback_lr_factor
-            if "base_lr" in group:  # under a learning-rate schedule, lower the rate it decays from
-                group["base_lr"] *= t.rollback_lr_factor
-    for v in trainer._stats.values():
-        v.zero_()
-    trainer._stat_counts = {"d": 0, "g": 0}
-    for name in ("_lo", "_hi"):  # spread trackers, where the trainer keeps them
-        for k, v in getattr(trainer, name, {}).items():
-            v.fill_(math.inf if name == "_lo" else -math.inf)
-    new_g, new_d = learning_rates(trainer)
-    log.warning("%s; rollback %d of %d to step %d with learning rates G %g, D %g",
-                err, count, t.max_rollbacks, trainer.pos.step, new_g, new_d)
-    if trainer.run:
-        trainer.run.truncate_stats(trainer.pos.step)
-        trainer.save()  # the lower rates and the rollback count survive a later resume
-    else:
-        trainer._good_state = copy.deepcopy(trainer.state_dict())
+    def prepare(self, trainer) -> None:
+        """Before training with on_nan = rollback, make sure a good state exists to go back to."""
+        self.good_state = None
+        if trainer.cfg.train.on_nan != "rollback":
+            return
+        if trainer.run is not None:
+            if not trainer.run.checkpoint_path().is_file():
+                trainer.save()
+        else:
+            self.good_state = copy.deepcopy(trainer.state_dict())
+
+    def handle(self, trainer, err: Diverged) -> None:
+        """Raise a GankitError with a diagnosis, or restore the last good state with lower learning
+        rates (the next fit pass then continues from there)."""
+        t = trainer.cfg.train
+        if t.on_nan != "rollback" or trainer.pos.rollbacks >= t.max_rollbacks:
+            raise GankitError(diagnosis(trainer, err)) from None
+        count = trainer.pos.rollbacks + 1
+        lr_g, lr_d = learning_rates(trainer.opt_g, trainer.opt_d)
+        state = trainer.run.load_checkpoint(map_location=trainer.device) if trainer.run else self.good_state
+        trainer.load_state_dict(state)
+        trainer.pos.rollbacks = count
+        for opt, lr in ((trainer.opt_g, lr_g), (trainer.opt_d, lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * t.rollback_lr_factor
+                if "base_lr" in group:  # under a learning-rate schedule, lower the rate it decays from
+                    group["base_lr"] *= t.rollback_lr_factor
+        trainer.stats.reset()
+        new_g, new_d = learning_rates(trainer.opt_g, trainer.opt_d)
+        log.warning("%s; rollback %d of %d to step %d with learning rates G %g, D %g",
+                    err, count, t.max_rollbacks, trainer.pos.step, new_g, new_d)
+        if trainer.run:
+            trainer.run.truncate_stats(trainer.pos.step)
+            trainer.save()  # the lower rates and the rollback count survive a later resume
+        else:
+            self.good_state = copy.deepcopy(trainer.state_dict())
 
 
 def config_differences(saved: dict, cfg: C.Config, keys=None) -> list[str]:
@@ -155,17 +149,3 @@ def config_differences(saved: dict, cfg: C.Config, keys=None) -> list[str]:
         if before.get(k) != now[k]:
             out.append(f"{k}: checkpoint {before.get(k)!r}, now {now[k]!r}")
     return out
-
-
-@contextlib.contextmanager
-def preserved_rng():
-    """Run a block (logging, metrics, plug-ins) without moving any random stream training uses, so a
-    run's weights do not depend on what is measured along the way, and a resumed run matches."""
-    py, np_state = random.getstate(), np.random.get_state()
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
-        try:
-            yield
-        finally:
-            random.setstate(py)
-            np.random.set_state(np_state)

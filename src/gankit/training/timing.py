@@ -1,6 +1,6 @@
 """Timing of gankit's real training step: warm-up, then timed generator steps (no run directory).
 
-    result = time_trainer(Trainer(cfg, progress=False), steps=50, warmup=5)
+    result = time_trainer(Trainer(build(cfg)), steps=50, warmup=5)
     result.images_per_s
 
 Used by `gankit bench` and benchmarks/bench_vs_conventional.py. Counted images are real images
@@ -31,34 +31,21 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _groups(trainer, start_step: int):
-    """(step, group of real batches) pairs, epoch after epoch, as Trainer.fit forms them."""
-    step, epoch = start_step, 0
-    while True:
-        group = []
-        for real in trainer.loader.epoch(epoch):
-            group.append(real)
-            if len(group) == trainer.d_steps_at(step):
-                yield group
-                step, group = step + 1, []
-        epoch += 1
-
-
 def time_trainer(trainer, steps: int, warmup: int) -> Timing:
     """Run `warmup` untimed steps (compilation, allocator, caches), then time `steps` steps.
     The statistics are read once at the end, as a log line would read them."""
-    groups = _groups(trainer, 0)
+    groups = trainer.schedule.groups(trainer.loader, 0, 0, 0)
     trainer.G.train()
     trainer.D.train()
     for _ in range(warmup):
-        trainer.train_group(next(groups))
+        trainer.train_group(next(groups)[-1])
     synchronize(trainer.device)
     images = 0
     start = time.perf_counter()
     for _ in range(steps):
-        group = next(groups)
+        group = next(groups)[-1]
         trainer.train_group(group)
         images += sum(len(b) for b in group)
-    torch.stack(list(trainer._stats.values())).tolist()  # the host read one log interval ends with
+    trainer.stats.sync()  # the host read one log interval ends with
     synchronize(trainer.device)
     return Timing(steps, images, time.perf_counter() - start)
