@@ -33,6 +33,7 @@ from gankit.callbacks.diagnosis import DiagnosisCallback
 from gankit.config import load_preset
 from gankit.diagnosis.rules import Context
 from gankit.errors import GankitError
+from gankit.training.experiment import build
 from gankit.training.loop import Trainer
 
 RING = ["train.steps=400", "train.log_every=20", "data.size=16000"]
@@ -128,7 +129,7 @@ def end_state(trainer) -> tuple[int, int] | None:
 
 def train(cfg, data_root):
     cb = DiagnosisCallback(Context.from_config(cfg), verbose=False, data_root=data_root)
-    trainer = Trainer(cfg, None, data_root=data_root, progress=False, callbacks=[cb])
+    trainer = Trainer(build(cfg, data_root), None, [cb], progress=False)
     try:
         trainer.fit()
     except GankitError:

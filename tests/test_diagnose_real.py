@@ -41,12 +41,13 @@ def test_critic_divergence_is_found_on_its_gap_and_gradients():
 
 def test_measuring_d_changes_nothing_that_is_trained(data_root):
     """A batch-norm D with dropout, measured at every step: weights and buffers bitwise as without."""
+    from gankit.training.experiment import build
     from gankit.training.loop import Trainer
 
     cfg = load_preset("dcgan-mnist32", ["train.steps=3", "train.log_every=1", "train.batch_size=16"])
 
     def train(callbacks):
-        t = Trainer(cfg, None, data_root=data_root, progress=False, callbacks=callbacks)
+        t = Trainer(build(cfg, data_root), None, callbacks, progress=False)
         t.fit()
         return t
 
