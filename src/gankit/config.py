@@ -140,6 +140,11 @@ class SpeedConfig:
 
 
 @dataclass(frozen=True)
+class DiagnosisConfig:
+    holdout: str = ""  # folder of real images D never trains on, for the overfitting check (MNIST-like sets: the other split)
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "custom"
     description: str = ""
@@ -153,6 +158,7 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     log: LogConfig = field(default_factory=LogConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
+    diagnosis: DiagnosisConfig = field(default_factory=DiagnosisConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -214,6 +220,7 @@ def validate(cfg: Config) -> Config:
                 f"{key} = {flat[key]!r} is not a known architecture{did_you_mean(flat[key], ARCHITECTURES)}; "
                 f"choose one of: {', '.join(sorted(ARCHITECTURES))}"
             )
+    _check_penalty_norm(cfg)
     dev = cfg.device
     if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise GankitError(f"device = {dev!r} is not valid; use auto, cpu, cuda or cuda:N")
@@ -286,6 +293,22 @@ def validate(cfg: Config) -> Config:
         if r != 0 and (r < 8 or r & (r - 1)) and not (r == 28):
             raise GankitError(f"{key} = {r} is not valid: use 28 or a power of two of at least 8 (32, 64, 128, ...)")
     return cfg
+
+
+def _check_penalty_norm(cfg: Config) -> None:
+    """A gradient penalty (wgan-gp) or R1 differentiates D's summed outputs: exact only when each
+    output depends on its own sample. Batch norm in training mode mixes the samples of a batch
+    through its statistics, so the penalty would be computed on the wrong gradient."""
+    from .losses import kind_has_gp
+
+    m, loss = cfg.model, cfg.loss
+    penalty = (f"loss.kind = {loss.kind!r} (a gradient penalty)" if kind_has_gp(loss.kind) and loss.gp_weight > 0
+               else f"loss.r1_gamma = {loss.r1_gamma:g} (an R1 penalty)" if loss.r1_gamma > 0 else "")
+    if penalty and m.d.startswith("dcgan") and m.d_norm == "batch":
+        raise GankitError(
+            f"{penalty} needs D's gradient per sample, but model.d = {m.d!r} normalises with batch norm "
+            "(model.d_norm = \"batch\"), which mixes the samples of a batch, so the penalty would be computed on "
+            "the wrong gradient. Use --set model.d_norm=layer (or none), as the dcgan-mnist32-wgangp preset does")
 
 
 # ---------------------------------------------------------------- dict <-> dataclass
