@@ -57,7 +57,7 @@ class ModelConfig:
     dropout: float = 0.0  # D dropout probability where the architecture has dropout
     resolution: int = 0  # image side the networks are built for (0 = from the data)
     channels: int = 0  # image channels (0 = from the data)
-    init: str = "default"  # default | dcgan  (N(0, 0.02) convs, N(1, 0.02) batch norm)
+    init: str = "default"  # default | dcgan (N(0, 0.02) convs, N(1, 0.02) batch norm) | kaiming (He, biases 0)
     d_norm: str = "batch"  # batch | layer | none: D's normalisation in the DCGAN families (WGAN-GP: no batch norm)
     spectral_norm: bool = False  # spectral normalisation on every conv/linear layer of D
     d_width: float = 1.0  # DCGAN families: D's channel widths times this (more D capacity); 1 = the seeds'
@@ -187,7 +187,7 @@ CHOICES = {
     "model.noise": ("normal", "uniform"),
     "model.g_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
     "model.d_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
-    "model.init": ("default", "dcgan"),
+    "model.init": ("default", "dcgan", "kaiming"),
     "loss.kind": None,  # the rows of gankit.losses.LOSSES, checked in validate()
     "model.d_norm": ("batch", "layer", "none"),
     "loss.g_form": ("non-saturating", "minimax"),

@@ -15,7 +15,7 @@ from torch import nn
 from ..errors import GankitError
 from .dcgan import (DCGANDiscriminator, DCGANGenerator, TConvDiscriminator, TConvGenerator,
                     UpsampleDiscriminator, UpsampleGenerator)
-from .layers import add_spectral_norm, dcgan_init
+from .layers import add_spectral_norm, dcgan_init, kaiming_init
 from .mlp import GoodfellowDiscriminator, GoodfellowGenerator, MLPDiscriminator, MLPGenerator
 
 
@@ -92,6 +92,9 @@ def build_networks(m, data_shape: tuple) -> tuple[nn.Module, nn.Module]:
     if m.init == "dcgan":
         dcgan_init(g)
         dcgan_init(d)
+    if m.init == "kaiming":
+        kaiming_init(g, m.leak if m.g_activation == "leaky_relu" else 0.0)
+        kaiming_init(d, m.leak if m.d_activation == "leaky_relu" else 0.0)
     if m.spectral_norm:  # after init: the parametrisation keeps the initialised weight as its original
         add_spectral_norm(d)
     return g, d
