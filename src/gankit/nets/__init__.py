@@ -2,12 +2,13 @@
 
     G, D = build_networks(cfg.model, data_shape=(1, 32, 32))
 
-Every discriminator returns logits of shape (N, 1) (or one per group for S1).
+Every discriminator returns logits of shape (N, 1) (or one per group for S1, one per pack of
+model.d_pack samples for PacGAN).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from torch import nn
@@ -15,7 +16,7 @@ from torch import nn
 from ..errors import GankitError
 from .dcgan import (DCGANDiscriminator, DCGANGenerator, TConvDiscriminator, TConvGenerator,
                     UpsampleDiscriminator, UpsampleGenerator)
-from .layers import add_spectral_norm, dcgan_init
+from .layers import Packed, add_spectral_norm, dcgan_init
 from .mlp import GoodfellowDiscriminator, GoodfellowGenerator, MLPDiscriminator, MLPGenerator
 
 
@@ -85,7 +86,14 @@ ARCHITECTURES: dict[str, Architecture] = {
 def build_networks(m, data_shape: tuple) -> tuple[nn.Module, nn.Module]:
     """Build (G, D) for model config `m` and samples of `data_shape` (without the batch dimension)."""
     g = ARCHITECTURES[m.g].generator(m, tuple(data_shape))
-    d = ARCHITECTURES[m.d].discriminator(m, tuple(data_shape))
+    pack = getattr(m, "d_pack", 1)
+    if pack > 1:  # D built for packs: m times the features (vectors) or the channels (images)
+        if m.channels and len(data_shape) == 3:
+            m = replace(m, channels=m.channels * pack)
+        packed_shape = (data_shape[0] * pack, *data_shape[1:])
+        d = Packed(ARCHITECTURES[m.d].discriminator(m, packed_shape), pack)
+    else:
+        d = ARCHITECTURES[m.d].discriminator(m, tuple(data_shape))
     if m.d_norm == "layer" and not m.d.startswith("dcgan"):
         raise GankitError(f"model.d_norm = 'layer' applies to the DCGAN discriminators; model.d = '{m.d}' "
                           "has no normalisation layers (use d_norm = 'batch' or 'none')")
