@@ -23,12 +23,13 @@ def train(cfg: Config, out=None, data_root=None, progress: bool = False, callbac
     return _train(cfg, out, data_root, progress, callbacks, **parts)
 
 
-def resume(run_path, data_root=None, overrides: list[str] | None = None, progress: bool = False):
+def resume(run_path, data_root=None, overrides: list[str] | None = None, progress: bool = False, **parts):
     """Continue a run from its last checkpoint to its configured end (or a new one given in
-    `overrides`, e.g. ["train.epochs=30"]); returns the RunDir."""
+    `overrides`, e.g. ["train.epochs=30"]); returns the RunDir. A run trained with your own
+    G, D, loss or data resumes with the same ones passed again."""
     from .api import resume as _resume
 
-    trainer = _resume(run_path, data_root, overrides, progress=progress, diagnose=True)
+    trainer = _resume(run_path, data_root, overrides, progress=progress, diagnose=True, **parts)
     trainer.fit()
     return trainer.run
 

@@ -12,6 +12,8 @@ as `gankit train` and train() use it) the live diagnosis and the metrics.
 
 from __future__ import annotations
 
+import logging
+
 from . import config as C
 from . import distributed
 from .callbacks import basic_callbacks, default_callbacks
@@ -19,6 +21,8 @@ from .errors import GankitError
 from .run import RunDir
 from .training.experiment import build
 from .training.loop import Trainer
+
+log = logging.getLogger("gankit")
 
 RESUMABLE = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress", "train.on_nan",
              "train.max_rollbacks", "train.rollback_lr_factor", "train.dist_timeout", "speed.amp",
@@ -32,7 +36,12 @@ def make_trainer(cfg: C.Config, run: RunDir | None = None, data_root=None, progr
     replace what the config would build; `callbacks` are added to the standard ones; diagnose adds
     the live diagnosis and the training-time metrics."""
     exp = build(cfg, data_root, **parts)
-    extra = [*(default_callbacks(cfg, run, data_root, history) if diagnose else []), *(callbacks or [])]
+    # metrics score against the config's data set: not a reference for a user's own tensor
+    metrics = parts.get("data") is None
+    if diagnose and not metrics and cfg.eval.every:
+        log.info("metrics during training are off: data= replaces the config's data set, which the metrics "
+                 "would have used as their reference")
+    extra = [*(default_callbacks(cfg, run, data_root, history, metrics) if diagnose else []), *(callbacks or [])]
     return Trainer(exp, run, basic_callbacks(cfg, run, progress, extra), progress)
 
 
@@ -52,9 +61,10 @@ def train(cfg: C.Config, out=None, data_root=None, progress: bool = False, callb
 
 
 def resume(run: RunDir | str, data_root=None, overrides: list[str] | None = None, device: str | None = None,
-           progress: bool = True, callbacks=None, diagnose: bool = False) -> Trainer:
+           progress: bool = True, callbacks=None, diagnose: bool = False, **parts) -> Trainer:
     """A trainer restored from `run`'s last checkpoint. Only the end of training (train.epochs,
-    train.steps), the device, logging and speed settings may change on resume."""
+    train.steps), the device, logging and speed settings may change on resume. A run trained with
+    your own parts (G, D, loss, data) resumes with the same parts passed again."""
     run = run if isinstance(run, RunDir) else RunDir.open(run)
     state = run.load_checkpoint()
     saved = state["config"]
@@ -71,7 +81,7 @@ def resume(run: RunDir | str, data_root=None, overrides: list[str] | None = None
         data["device"] = device
     cfg = C.from_saved(data)
     history = run.read_stats() if diagnose else None  # the diagnosis goes on from the earlier records
-    trainer = make_trainer(cfg, run, data_root, progress, callbacks, diagnose=diagnose, history=history)
+    trainer = make_trainer(cfg, run, data_root, progress, callbacks, diagnose=diagnose, history=history, **parts)
     trainer.load_state_dict(state)
     if trainer.pos.step < trainer.total_steps:
         trainer.pos.finished = False

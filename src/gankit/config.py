@@ -25,6 +25,7 @@ else:  # pragma: no cover
 import tomli_w
 
 from .errors import GankitError, did_you_mean
+from .names import IMAGE_DATA, TOY_DATA
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
@@ -39,6 +40,7 @@ class DataConfig:
     flip: bool = False  # random horizontal flips, done on the training device
     stream: str = "auto"  # auto | on | off: image folders decoded by DataLoader workers as they are read
     workers: int = -1  # streaming worker processes; -1 = min(8, CPU cores)
+    holdout: float = 0.0  # image folders: fraction of files kept out of training (fixed by seed) for eval.reference
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class EvalConfig:
     n: int = 2000  # generated samples per evaluation (`gankit eval` defaults to 10000)
     metrics: str = ""  # comma-separated names (see gankit.metrics.REGISTRY); "" = the data set's default
     primary: str = ""  # value that picks checkpoints/best.pt, e.g. fid; "" = the data set's default
+    reference: str = "auto"  # auto | train | holdout: real images scored against (auto: MNIST test split; folders: holdout if data.holdout > 0)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,11 @@ class SpeedConfig:
 
 
 @dataclass(frozen=True)
+class DiagnosisConfig:
+    holdout: str = ""  # folder of real images D never trains on, for the overfitting check (MNIST-like sets: the other split)
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "custom"
     description: str = ""
@@ -150,6 +158,7 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     log: LogConfig = field(default_factory=LogConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
+    diagnosis: DiagnosisConfig = field(default_factory=DiagnosisConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -162,7 +171,7 @@ class Config:
 
 CHOICES = {
     "device": None,  # checked in validate()
-    "data.name": ("gaussian-1d", "ring-2d", "ring-pacgan", "grid-2d", "mnist", "fashion-mnist", "folder"),
+    "data.name": (*TOY_DATA, *IMAGE_DATA),
     "data.split": ("train", "test"),
     "model.noise": ("normal", "uniform"),
     "model.g_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
@@ -175,6 +184,7 @@ CHOICES = {
     "optim.g.kind": ("adam", "sgd"),
     "optim.d.kind": ("adam", "sgd"),
     "data.stream": ("auto", "on", "off"),
+    "eval.reference": ("auto", "train", "holdout"),
     "train.order": ("d-first", "g-first"),
     "train.lr_schedule": ("constant", "cosine"),
     "log.tensorboard": ("auto", "on", "off"),
@@ -210,6 +220,7 @@ def validate(cfg: Config) -> Config:
                 f"{key} = {flat[key]!r} is not a known architecture{did_you_mean(flat[key], ARCHITECTURES)}; "
                 f"choose one of: {', '.join(sorted(ARCHITECTURES))}"
             )
+    _check_penalty_norm(cfg)
     dev = cfg.device
     if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise GankitError(f"device = {dev!r} is not valid; use auto, cpu, cuda or cuda:N")
@@ -267,6 +278,12 @@ def validate(cfg: Config) -> Config:
         raise GankitError(f"model.dropout must be in [0, 1) (got {cfg.model.dropout})")
     if cfg.eval.every < 0 or cfg.eval.n < 2:
         raise GankitError(f"eval.every must be 0 or more and eval.n at least 2 (got {cfg.eval.every}, {cfg.eval.n})")
+    if not 0 <= cfg.data.holdout < 1:
+        raise GankitError(f"data.holdout must be in [0, 1): the fraction of folder images kept out of training, "
+                          f"e.g. 0.1 (got {cfg.data.holdout})")
+    if cfg.eval.reference == "holdout" and cfg.data.name == "folder" and not cfg.data.holdout:
+        raise GankitError("eval.reference = holdout on an image folder needs held-out files: set data.holdout "
+                          "(e.g. 0.1 keeps a seed-fixed 10% of the files out of training)")
     from .metrics import check_primary, domain_of, parse_metrics  # late import: metrics import numpy
 
     domain = domain_of(cfg.data.name)
@@ -276,6 +293,22 @@ def validate(cfg: Config) -> Config:
         if r != 0 and (r < 8 or r & (r - 1)) and not (r == 28):
             raise GankitError(f"{key} = {r} is not valid: use 28 or a power of two of at least 8 (32, 64, 128, ...)")
     return cfg
+
+
+def _check_penalty_norm(cfg: Config) -> None:
+    """A gradient penalty (wgan-gp) or R1 differentiates D's summed outputs: exact only when each
+    output depends on its own sample. Batch norm in training mode mixes the samples of a batch
+    through its statistics, so the penalty would be computed on the wrong gradient."""
+    from .losses import kind_has_gp
+
+    m, loss = cfg.model, cfg.loss
+    penalty = (f"loss.kind = {loss.kind!r} (a gradient penalty)" if kind_has_gp(loss.kind) and loss.gp_weight > 0
+               else f"loss.r1_gamma = {loss.r1_gamma:g} (an R1 penalty)" if loss.r1_gamma > 0 else "")
+    if penalty and m.d.startswith("dcgan") and m.d_norm == "batch":
+        raise GankitError(
+            f"{penalty} needs D's gradient per sample, but model.d = {m.d!r} normalises with batch norm "
+            "(model.d_norm = \"batch\"), which mixes the samples of a batch, so the penalty would be computed on "
+            "the wrong gradient. Use --set model.d_norm=layer (or none), as the dcgan-mnist32-wgangp preset does")
 
 
 # ---------------------------------------------------------------- dict <-> dataclass

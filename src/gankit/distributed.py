@@ -141,6 +141,13 @@ def any_rank(flag: bool, device) -> bool:
     return bool(t.item())
 
 
+def agree_to_stop(flag: bool, step: int, device) -> bool:
+    """Called by every rank after each step: True on all ranks when any saw a Ctrl-C, so all stop
+    at the same step. (Here, not in the loop, sits the test hook that makes a rank vanish.)"""
+    maybe_die_for_test(step)
+    return any_rank(flag, device)
+
+
 def wrap(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """`module` in DistributedDataParallel (itself when not distributed). The wrapper is used only
     for the training forwards; the trainer keeps the plain module for everything else."""

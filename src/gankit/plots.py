@@ -12,7 +12,8 @@ import torch
 from .run import atomic_write_bytes
 
 
-def _figure():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files only, no display), imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -21,15 +22,20 @@ def _figure():
     return plt
 
 
-def _save_fig(fig, path: Path) -> None:
+def figure_png(fig) -> bytes:
+    """A figure as PNG bytes; the figure is closed."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    _figure().close(fig)
-    atomic_write_bytes(Path(path), buf.getvalue())
+    pyplot().close(fig)
+    return buf.getvalue()
 
 
-def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> None:
-    """Images in [-1, 1] (N, C, H, W) as one PNG grid, `nrow` per row (square by default)."""
+def save_fig(fig, path: Path) -> None:
+    atomic_write_bytes(Path(path), figure_png(fig))
+
+
+def grid_image(images: torch.Tensor, nrow: int | None = None):
+    """Images in [-1, 1] (N, C, H, W) as one PIL image, `nrow` per row (square by default)."""
     from PIL import Image
     from torchvision.utils import make_grid
 
@@ -37,19 +43,34 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> None
     nrow = nrow or max(1, int(math.ceil(math.sqrt(len(images)))))
     grid = make_grid(images, nrow=nrow, padding=2, normalize=True, value_range=(-1, 1), pad_value=1.0)
     arr = grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-    if arr.shape[2] == 1:
-        arr = arr[:, :, 0]
+    return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
+
+
+def png_bytes(img) -> bytes:
+    """A PIL image as PNG bytes."""
     buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    atomic_write_bytes(Path(path), buf.getvalue())
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> None:
+    """Images in [-1, 1] (N, C, H, W) as one PNG grid file."""
+    atomic_write_bytes(Path(path), png_bytes(grid_image(images, nrow)))
 
 
 def save_toy_plot(samples: torch.Tensor, distribution, path: Path, title: str = "") -> None:
-    """1D: histogram of samples over the true density. 2D: scatter of samples over the mixture's modes."""
-    plt = _figure()
+    """1D: histogram of samples over the true density. 2D: scatter of samples over the mixture's modes.
+    Points of unknown density (distribution None, e.g. a user's own tensor): the first two coordinates."""
+    plt = pyplot()
     samples = samples.detach().float().cpu()
     fig, ax = plt.subplots(figsize=(5, 4))
-    if samples.shape[1] == 1:
+    if distribution is None:
+        if samples.shape[1] == 1:
+            ax.hist(samples[:, 0].numpy(), bins=60, density=True, alpha=0.6, label="generated")
+        else:
+            ax.scatter(samples[:, 0].numpy(), samples[:, 1].numpy(), s=3, alpha=0.4, label="generated")
+        ax.legend(loc="upper right")
+    elif samples.shape[1] == 1:
         x = samples[:, 0]
         centre, spread = float(torch.tensor(distribution.means).mean()), distribution.std
         lo = min(float(x.min()), centre - 4 * spread)
@@ -70,7 +91,7 @@ def save_toy_plot(samples: torch.Tensor, distribution, path: Path, title: str = 
         ax.set_aspect("equal")
         ax.legend(loc="upper right")
     ax.set_title(title)
-    _save_fig(fig, path)
+    save_fig(fig, path)
 
 
 def save_loss_plot(stats: list[dict], path: Path) -> None:
@@ -78,7 +99,7 @@ def save_loss_plot(stats: list[dict], path: Path) -> None:
     stats = [s for s in stats if "d_loss" in s]
     if not stats:
         return
-    plt = _figure()
+    plt = pyplot()
     steps = [s["step"] for s in stats]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     top.plot(steps, [s["d_loss"] for s in stats], label="D loss")
@@ -92,4 +113,4 @@ def save_loss_plot(stats: list[dict], path: Path) -> None:
     bottom.set_ylabel("D output")
     bottom.legend()
     bottom.grid(alpha=0.3)
-    _save_fig(fig, path)
+    save_fig(fig, path)

@@ -60,6 +60,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         pass
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """The records (JSON objects) of a JSON-lines file; a line cut short by a kill is skipped."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out
+
+
+def append_jsonl(path: Path, records: list[dict]) -> None:
+    """Append records, one JSON line each (NaN allowed: a diverged loss is logged as it was)."""
+    path = Path(path)
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("".join(json.dumps(r, allow_nan=True) + "\n" for r in records))
+    except OSError as e:
+        raise GankitError(f"could not append to {path}: {e.strerror or e}") from None
+
+
 class RunDir:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -179,11 +205,7 @@ class RunDir:
         atomic_write_bytes(self.path / relpath, text.encode("utf-8"))
 
     def append_stats(self, record: dict) -> None:
-        try:
-            with open(self.stats_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record, allow_nan=True) + "\n")
-        except OSError as e:
-            raise GankitError(f"could not append to {self.stats_path}: {e.strerror or e}") from None
+        append_jsonl(self.stats_path, [record])
 
     def truncate_stats(self, step: int) -> None:
         """Keep only the records up to `step` (on resume or rollback those after it are logged again)."""
@@ -202,15 +224,10 @@ class RunDir:
             atomic_write_bytes(self.stats_path, "".join(s + "\n" for s in kept).encode("utf-8"))
 
     def read_stats(self) -> list[dict]:
-        if not self.stats_path.is_file():
-            return []
-        records = []
-        for line in self.stats_path.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut short by a kill: skip it
-        return records
+        return read_jsonl(self.stats_path)
+
+    def read_metrics(self) -> list[dict]:
+        return read_jsonl(self.metrics_path)
 
     def save_checkpoint(self, state: dict, name: str = "last") -> Path:
         buf = io.BytesIO()

@@ -208,9 +208,9 @@ def run_theory(steps=DEFAULT_STEPS, seed: int = 0, fit_iters: int = 400, progres
 
 def plot_theory(snaps: list[Snapshot], path) -> None:
     """Top row: per snapshot, p_data and p_g, with D* and the fitted D. Bottom: V over snapshots."""
-    from .plots import _figure, _save_fig
+    from .plots import pyplot, save_fig
 
-    plt = _figure()
+    plt = pyplot()
     n = len(snaps)
     fig = plt.figure(figsize=(3.2 * n, 6.4))
     grid = fig.add_gridspec(2, n, height_ratios=[1, 0.9], hspace=0.35)
@@ -257,4 +257,4 @@ def plot_theory(snaps: list[Snapshot], path) -> None:
     gap.legend(fontsize=7)
     gap.grid(alpha=0.3, which="both")
     fig.suptitle("Seed S2: the optimal discriminator and the -log 4 equilibrium on N(4, 1.25)")
-    _save_fig(fig, path)
+    save_fig(fig, path)

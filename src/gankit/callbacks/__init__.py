@@ -23,6 +23,7 @@ def basic_callbacks(cfg, run, progress: bool = True, extra=()) -> list:
     return [*extra, *standard_callbacks(cfg, run, progress), LossPlot(), ReportPage()]
 
 
-def default_callbacks(cfg, run, data_root=None, history: list[dict] | None = None) -> list:
+def default_callbacks(cfg, run, data_root=None, history: list[dict] | None = None, metrics: bool = True) -> list:
     """The diagnosis (going on from `history`, a resumed run's earlier records) and the metrics."""
-    return [DiagnosisCallback(Context.from_config(cfg), run, history=history), EvalCallback(cfg, data_root)]
+    return [DiagnosisCallback(Context.from_config(cfg), run, history=history, data_root=data_root),
+            *([EvalCallback(cfg, data_root)] if metrics else [])]

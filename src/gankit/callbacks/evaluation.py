@@ -52,6 +52,9 @@ class EvalCallback(Callback):
         if self._evaluator is None:
             try:
                 self._evaluator = Evaluator(self.cfg, self.data_root, self.n, trainer.device)
+                # an RGB folder without Inception weights scores with the metrics that need none
+                self.names = self._evaluator.usable(self.names)
+                self.primary = check_primary(self.cfg.eval.primary, self.names, self._evaluator.domain)
             except GankitError as e:  # e.g. no Inception weights here: say so, train on without metrics
                 log.warning("metrics during training are off: %s\n  (set eval.every=0 to silence this)", e)
                 self.every = 0
@@ -62,8 +65,7 @@ class EvalCallback(Callback):
         z = trainer.noise(self.n, torch.Generator().manual_seed(self.cfg.seed + 2))
         values = self._evaluator.evaluate(trainer.generate(z).cpu(), self.names)
         if trainer.run is not None:
-            append_records(trainer.run.path, records(values, trainer.pos.step, self._evaluator.feature_net,
-                                                     self.n, "train"))
+            append_records(trainer.run.path, records(values, trainer.pos.step, self._evaluator, self.n, "train"))
             value, sign = values[self.primary], DIRECTION[self.primary]
             if math.isfinite(value) and (self.best is None or sign * (value - self.best) > 0):
                 self.best = value

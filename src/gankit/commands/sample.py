@@ -30,7 +30,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..errors import GankitError
-    from ..generation.explore import generate, latent_draw, write_interpolation
+    from ..generation.explore import write_interpolation
+    from ..generation.latent import generate, latent_draw
     from ..generation.sampling import draw, load_generator, write_samples
 
     n = args.n if args.n is not None else (8 if args.interpolate else 64)
@@ -45,7 +46,7 @@ def run(args) -> int:
     if args.truncation is None:
         samples = draw(g, cfg, n, args.seed, args.device)
     else:
-        samples = generate(g, latent_draw(cfg, n, args.seed, args.truncation), args.device)
+        samples = generate(g, latent_draw(cfg, n, args.seed, args.truncation), args.device, to_cpu=True)
     out = write_samples(samples, cfg, args.out or "samples.png")
     print(f"wrote {n} samples to {out}")
     return 0

@@ -81,9 +81,10 @@ def decoded_bytes(n_files: int, resolution: int) -> int:
     return n_files * 3 * resolution * resolution
 
 
-def load_folder(root: str | os.PathLike, resolution: int, workers: int | None = None) -> torch.Tensor:
-    """All readable images under `root` as one uint8 tensor (N, 3, R, R)."""
-    paths = list_folder(root, resolution)
+def load_folder(root: str | os.PathLike, resolution: int, workers: int | None = None,
+                paths: list[Path] | None = None) -> torch.Tensor:
+    """All readable images under `root` (or just `paths` of them) as one uint8 tensor (N, 3, R, R)."""
+    paths = list_folder(root, resolution) if paths is None else paths
     root = Path(root).expanduser()
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
         decoded = list(pool.map(lambda p: load_image(p, resolution), paths))

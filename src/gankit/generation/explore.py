@@ -19,32 +19,8 @@ import torch
 from .. import config as C
 from ..errors import GankitError
 from ..run import atomic_write_bytes
-
-MAX_RESAMPLE_ROUNDS = 1000
-
-
-def latent_draw(cfg: C.Config, n: int, seed: int, truncation: float | None = None) -> torch.Tensor:
-    """n latent vectors from `seed` (on the CPU, so any device gives the same). With `truncation`
-    T, every entry with |z| > T is redrawn until none is left (the truncation trick)."""
-    gen = torch.Generator().manual_seed(seed)
-    shape = (n, cfg.model.latent_dim)
-    if cfg.model.noise == "uniform":
-        if truncation is not None:
-            raise GankitError("--truncation applies to Gaussian latents; this generator was trained on uniform "
-                              "noise (model.noise = \"uniform\"), whose values are already bounded")
-        return torch.rand(shape, generator=gen)
-    z = torch.randn(shape, generator=gen)
-    if truncation is None:
-        return z
-    if not truncation > 0:
-        raise GankitError(f"--truncation must be a positive number, e.g. 1.0 (got {truncation})")
-    for _ in range(MAX_RESAMPLE_ROUNDS):
-        outside = z.abs() > truncation
-        if not outside.any():
-            return z
-        z[outside] = torch.randn(int(outside.sum()), generator=gen)
-    raise GankitError(f"--truncation {truncation} is too small to sample from; use 0.1 or more")
-
+from ..plots import grid_image, png_bytes, pyplot
+from .latent import generate, latent_draw
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation per row: a (N, D), b (N, D), t (T,) -> (N, T, D). Norms are
@@ -75,11 +51,6 @@ def interpolation(cfg: C.Config, a: torch.Tensor, b: torch.Tensor, steps: int) -
     return (lerp if cfg.model.noise == "uniform" else slerp)(a, b, t)
 
 
-@torch.no_grad()
-def generate(g, z: torch.Tensor, device: str = "cpu") -> torch.Tensor:
-    return torch.cat([g(chunk.to(device)) for chunk in z.split(1024)]).cpu()
-
-
 def _gif_bytes(frames: list, duration_ms: int) -> bytes:
     """Frames (PIL images) as a looping GIF that plays forward, then back."""
     loop = frames + frames[-2:0:-1]
@@ -90,11 +61,8 @@ def _gif_bytes(frames: list, duration_ms: int) -> bytes:
 
 def _grid_image(images: torch.Tensor, nrow: int):
     from PIL import Image
-    from torchvision.utils import make_grid
 
-    grid = make_grid(images.float(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1), pad_value=1.0)
-    arr = grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-    img = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
+    img = grid_image(images, nrow)
     if img.width < 256:  # small images (28x28) are hard to see: enlarge without smoothing
         scale = -(-256 // img.width)
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
@@ -103,11 +71,9 @@ def _grid_image(images: torch.Tensor, nrow: int):
 
 def _toy_frames(points: torch.Tensor, cfg: C.Config, title: str) -> tuple[bytes, list]:
     """Toy sets: the paths G traces in data space (PNG), and frames of the points moving along them."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
     from PIL import Image
+
+    plt = pyplot()
 
     from ..data.toy import TOY_SETS
 
@@ -156,13 +122,10 @@ def write_interpolation(g, cfg: C.Config, rows: int, steps: int, seed: int, out,
         raise GankitError(f"--n must be at least 1 (got {rows})")
     ends = latent_draw(cfg, 2 * rows, seed, truncation)
     z = interpolation(cfg, ends[:rows], ends[rows:], steps)  # (rows, steps, D)
-    samples = generate(g, z.reshape(rows * steps, -1), device)
+    samples = generate(g, z.reshape(rows * steps, -1), device, to_cpu=True)
     gif = out.with_suffix(".gif")
     if samples.dim() == 4:
-        grid = _grid_image(samples, nrow=steps)
-        buf = io.BytesIO()
-        grid.save(buf, format="PNG")
-        atomic_write_bytes(out, buf.getvalue())
+        atomic_write_bytes(out, png_bytes(_grid_image(samples, nrow=steps)))
         per_step = samples.view(rows, steps, *samples.shape[1:]).transpose(0, 1)  # (steps, rows, C, H, W)
         frames = [_grid_image(per_step[k], nrow=rows) for k in range(steps)]
     else:

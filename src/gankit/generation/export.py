@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from ..errors import GankitError
+from ..names import is_toy
 from ..run import atomic_write_bytes
 
 FORMATS = ("torchscript", "onnx")
@@ -26,7 +27,7 @@ TOLERANCE = 1e-4  # float32 kernels may differ by rounding between runtimes, not
 
 
 def _check_latents(cfg, n: int = 5) -> torch.Tensor:
-    from .explore import latent_draw
+    from .latent import latent_draw
 
     return latent_draw(cfg, n, seed=12345)
 
@@ -85,7 +86,7 @@ def export_onnx(g, cfg, out: Path) -> float | None:
 def metadata(cfg) -> dict:
     m = cfg.model
     return {"run": cfg.name, "latent_dim": m.latent_dim, "noise": m.noise,
-            "output": "images in [-1, 1], (N, C, H, W)" if cfg.data.name not in ("gaussian-1d", "ring-2d", "grid-2d")
+            "output": "images in [-1, 1], (N, C, H, W)" if not is_toy(cfg.data.name)
             else "points (N, dim)"}
 
 

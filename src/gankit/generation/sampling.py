@@ -12,6 +12,7 @@ from ..data import sample_shape, to_uint8
 from ..errors import GankitError
 from ..nets import build_networks
 from ..run import RunDir
+from .latent import generate, latent_draw
 
 
 def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
@@ -28,17 +29,9 @@ def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
     return g.to(device).eval(), cfg
 
 
-def latent(cfg: C.Config, n: int, seed: int) -> torch.Tensor:
-    """n latent vectors from `seed`, drawn on the CPU so the same seed gives the same samples anywhere."""
-    gen = torch.Generator().manual_seed(seed)
-    shape = (n, cfg.model.latent_dim)
-    return torch.rand(shape, generator=gen) if cfg.model.noise == "uniform" else torch.randn(shape, generator=gen)
-
-
-@torch.no_grad()
 def draw(g, cfg: C.Config, n: int, seed: int = 0, device: str = "cpu") -> torch.Tensor:
-    z = latent(cfg, n, seed).to(device)
-    return torch.cat([g(chunk) for chunk in z.split(1024)]).cpu()
+    """n samples from latents drawn with `seed` (the same seed gives the same samples anywhere)."""
+    return generate(g, latent_draw(cfg, n, seed), device, to_cpu=True)
 
 
 def write_samples(samples: torch.Tensor, cfg: C.Config, out: Path) -> Path:

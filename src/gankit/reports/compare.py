@@ -14,20 +14,9 @@ import math
 from pathlib import Path
 
 from ..errors import GankitError
-from ..run import RunDir, atomic_write_bytes
-from .page import (
-    CSS,
-    PALETTE,
-    _finite,
-    _fmt,
-    _img,
-    _plt,
-    _png,
-    _table,
-    metric_series,
-    read_jsonl,
-    training_stats,
-)
+from ..plots import figure_png, pyplot
+from ..run import RunDir, atomic_write_bytes, read_jsonl
+from .page import CSS, PALETTE, _finite, _fmt, _img, _table, metric_series, training_stats
 
 SWEEP_FILE = "sweep.json"  # written by gankit.sweep.runner (a layer above: only the name is shared)
 CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), ("d_real", "D(x)"), ("d_fake", "D(G(z))"))
@@ -137,7 +126,7 @@ def overlay_plot(runs: list[RunSummary]) -> bytes | None:
                               if name in r.metrics else [] for r in runs]))
     if not panels:
         return None
-    plt = _plt()
+    plt = pyplot()
     cols = 2 if len(panels) > 1 else 1
     rows = math.ceil(len(panels) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 2.8 * rows), squeeze=False)
@@ -157,7 +146,7 @@ def overlay_plot(runs: list[RunSummary]) -> bytes | None:
     fig.legend(handles, [r.label for r in runs], loc="upper center", ncol=min(len(runs), 4), bbox_to_anchor=(0.5, 1.0),
                fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (2.8 * rows)))
-    return _png(fig)
+    return figure_png(fig)
 
 
 def write_comparison(paths, out="compare.html") -> tuple[Path, Path | None, str]:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import base64
 import html
-import io
-import json
 import math
 import re
 from pathlib import Path
 
-from ..run import RunDir, atomic_write_bytes
+from ..names import is_toy
+from ..plots import figure_png, pyplot
+from ..run import RunDir, atomic_write_bytes, read_jsonl
 
 TIMELINE_MAX = 12  # sample grids shown in the timeline; more would make the page unreadable
 PALETTE = ("#3366cc", "#dc3912", "#109618", "#ff9900", "#990099", "#0099c6", "#dd4477")
@@ -33,21 +33,6 @@ def training_stats(records: list[dict]) -> list[dict]:
 
 def diagnosis_events(records: list[dict]) -> list[dict]:
     return [r for r in records if r.get("event") == "diagnosis"]
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """Records of a JSON-lines file; lines cut short by a kill are skipped."""
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict):
-            out.append(rec)
-    return out
 
 
 def metric_series(records: list[dict]) -> dict[str, list[tuple[float, float]]]:
@@ -93,26 +78,10 @@ def _finite(v) -> bool:
 
 # ---------------------------------------------------------------- plots
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    _plt().close(fig)
-    return buf.getvalue()
-
-
 def _series_plot(panels: list[tuple[str, list[tuple[str, list, list]], bool]], xlabel: str = "generator step",
                  width: float = 5.1) -> bytes:
     """One stacked panel per (ylabel, [(label, xs, ys)], log_scale)."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(len(panels), 1, figsize=(width, 2.5 * len(panels)), sharex=True, squeeze=False)
     for ax, (ylabel, lines, log_scale) in zip(axes[:, 0], panels):
         for i, (label, xs, ys, *band) in enumerate(lines):
@@ -129,12 +98,12 @@ def _series_plot(panels: list[tuple[str, list[tuple[str, list, list]], bool]], x
             ax.legend(loc="best", fontsize=9)
     axes[-1, 0].set_xlabel(xlabel)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def _small_multiples(panels: list[tuple[str, list, list]], cols: int = 2) -> bytes:
     """One small panel per (title, xs, ys), `cols` to a row."""
-    plt = _plt()
+    plt = pyplot()
     cols = min(cols, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(10.4 if cols > 1 else 5.1, 2.3 * rows), squeeze=False)
@@ -147,7 +116,7 @@ def _small_multiples(panels: list[tuple[str, list, list]], cols: int = 2) -> byt
         ax.axis("off")
     fig.supxlabel("generator step", fontsize=10)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 KNOWN_STATS = {"step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm", "images_per_s",
@@ -340,9 +309,7 @@ def build_report(run_path) -> str:
     metrics = read_jsonl(run.path / "metrics.jsonl")
     series = metric_series(metrics)
     grids = sample_grids(run)
-    from ..data.toy import TOY_SETS
-
-    is_toy = cfg.get("data", {}).get("name") in TOY_SETS
+    toy = is_toy(cfg.get("data", {}).get("name", ""))
 
     name = cfg.get("name") or run.path.name
     sections = []
@@ -350,7 +317,7 @@ def build_report(run_path) -> str:
     final = ""
     if grids:
         epoch, path = grids[-1]
-        what = "samples over the target density" if is_toy else "samples from the fixed noise"
+        what = "samples over the target density" if toy else "samples from the fixed noise"
         final = (_img(path.read_bytes(), f"final samples, epoch {epoch}", "final")
                  + f"<figcaption>epoch {epoch}: {what}</figcaption>")
     else:
@@ -359,7 +326,7 @@ def build_report(run_path) -> str:
     figs = training_plots(stats)
     # what the generator makes next to how the two networks fared: the page's first screen
     losses = _img(figs["losses"], "D and G losses; D(x) and D(G(z))") if "losses" in figs else ""
-    sections.append(_section("final", "Final samples against the target, and losses" if is_toy
+    sections.append(_section("final", "Final samples against the target, and losses" if toy
                              else "Final samples and losses",
                              f'<div class="plots"><figure>{final}</figure>{losses}</div>'))
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 from importlib import resources
-import io
 import json
 import logging
 import tempfile
@@ -28,8 +27,12 @@ from pathlib import Path
 
 import torch
 
+from ..data.convert import to_uint8
 from ..errors import GankitError
-from ..generation.explore import generate, interpolation, latent_draw
+from ..names import is_toy
+from ..plots import png_bytes
+from ..generation.explore import interpolation
+from ..generation.latent import generate, latent_draw
 
 log = logging.getLogger("gankit")
 
@@ -84,7 +87,7 @@ class Playground:
     def info(self) -> dict:
         m = self.cfg.model
         return {"name": self.cfg.name, "description": self.cfg.description, "latent_dim": m.latent_dim,
-                "noise": m.noise, "image": self.cfg.data.name not in ("gaussian-1d", "ring-2d", "grid-2d")}
+                "noise": m.noise, "image": not is_toy(self.cfg.data.name)}
 
     def random(self, body: dict) -> dict:
         n = self._int(body, "n", 16, 1, MAX_SAMPLES)
@@ -116,7 +119,7 @@ class Playground:
     # -- pictures
     def render(self, z: torch.Tensor) -> dict:
         with self.lock:
-            x = generate(self.g, z, self.device)
+            x = generate(self.g, z, self.device, to_cpu=True)
         if x.dim() == 4:
             images = [_png_url(_tile(img)) for img in x]
         else:
@@ -136,10 +139,8 @@ class Playground:
 def _tile(img: torch.Tensor) -> bytes:
     from PIL import Image
 
-    arr = ((img.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    buf = io.BytesIO()
-    Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr).save(buf, format="PNG")
-    return buf.getvalue()
+    arr = to_uint8(img.float().clamp(-1, 1)).permute(1, 2, 0).numpy()
+    return png_bytes(Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr))
 
 
 def _png_url(data: bytes) -> str:

@@ -52,7 +52,7 @@ def resolve_device(name: str) -> torch.device:
 
 def as_dataset(data, name: str = "tensor") -> Dataset:
     """A user's tensor as a data set: uint8 images (N, C, H, W), or float points (N, dim)."""
-    if isinstance(data, Dataset) or hasattr(data, "take"):
+    if isinstance(data, Dataset) or (not isinstance(data, torch.Tensor) and hasattr(data, "take")):
         return data
     if not isinstance(data, torch.Tensor) or data.dim() < 2 or len(data) == 0:
         raise GankitError("data must be a non-empty tensor: uint8 images (N, C, H, W) or float points (N, dim)")

@@ -20,6 +20,7 @@ import torch
 from .. import distributed
 from ..diagnosis.sample_stats import SampleStats
 from ..errors import GankitError
+from ..generation.latent import generate, sample_latent
 from ..nets import count_parameters
 from ..plots import save_grid, save_toy_plot
 from ..run import RunDir
@@ -80,13 +81,7 @@ class Trainer:
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Latent vectors: N(0, I) or, for seed S1, uniform [0, 1). Drawn on the CPU with `generator`
         when one is given (reproducible across devices), else on the training device."""
-        shape = (n, self.cfg.model.latent_dim)
-        dev = "cpu" if generator is not None else self.device
-        if self.cfg.model.noise == "uniform":
-            z = torch.rand(shape, generator=generator, device=dev)
-        else:
-            z = torch.randn(shape, generator=generator, device=dev)
-        return z.to(self.device)
+        return sample_latent(self.cfg.model, n, generator, "cpu" if generator is not None else self.device).to(self.device)
 
     def batch_noise(self, n: int) -> torch.Tensor:
         """Latent vectors for this process's `n` samples of a training batch. With several
@@ -103,7 +98,7 @@ class Trainer:
         g = self.g_ema.module if self.g_ema is not None and ema else self.G
         was_training = g.training
         g.eval()
-        out = torch.cat([g(chunk) for chunk in z.split(1024)])
+        out = generate(g, z)
         g.train(was_training)
         return out
 
@@ -219,8 +214,7 @@ class Trainer:
     def _after_step(self, bar, clock) -> None:
         t = self.cfg.train
         if self.dist.enabled:  # all ranks stop at the same step, whichever saw the Ctrl-C
-            distributed.maybe_die_for_test(self.pos.step)
-            self.stop.requested = distributed.any_rank(self.stop.requested, self.device)
+            self.stop.requested = distributed.agree_to_stop(self.stop.requested, self.pos.step, self.device)
         if bar is not None:
             bar.update(1)
         if self.pos.step % t.log_every == 0 or self.pos.step == self.total_steps:

@@ -29,6 +29,7 @@ import torch
 
 from .. import losses
 from ..errors import GankitError
+from ..names import is_toy
 
 CONV_ARCHITECTURES = ("dcgan-tconv", "dcgan-upsample", "dcgan")
 
@@ -75,7 +76,7 @@ def bf16_is_fast(device: torch.device) -> bool:
 
 def resolve(cfg, device: torch.device) -> Speed:
     s, cuda = cfg.speed, device.type == "cuda"
-    is_image = cfg.data.name not in ("gaussian-1d", "ring-2d", "grid-2d")
+    is_image = not is_toy(cfg.data.name)
     conv = cfg.model.g in CONV_ARCHITECTURES or cfg.model.d in CONV_ARCHITECTURES
     has_penalty = losses.has_penalty(cfg.loss)
 
