@@ -63,7 +63,7 @@ def main() -> None:
             n = s["modes"]["n"] if "modes" in s else 0
             command = "gankit " + " ".join(shown)
             lines.append(f"| {bench} | {label} (gankit) | {cell(s, 'modes', digits=1)} | {cell(s, 'hq', 100, 1)} | "
-                         f"{cell(s, 'mode_kl')} | {n} | `{command}` |")
+                         f"{cell(s, 'mode_kl', digits=3)} | {n} | `{command}` |")
         for row in PUBLISHED[bench]:
             lines.append(f"| {bench} | {row[0]} | {row[1]} | {row[2]} | {row[3]} | 10 | |")
     table = "\n".join(lines)
