@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     for (preset, when) in dict.fromkeys((r["preset"], r["when"]) for r in rows):
         group = [r for r in rows if r["preset"] == preset and r["when"] == when]
 
-        def mean_sd(key, fmt):
+        def mean_sd(key, fmt, group=group):
             vals = [float(r[key]) for r in group]
             sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
             return f"{statistics.mean(vals):{fmt}} ± {sd:{fmt}}" if len(vals) > 1 else f"{vals[0]:{fmt}}"
