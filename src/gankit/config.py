@@ -60,6 +60,8 @@ class ModelConfig:
     init: str = "default"  # default | dcgan  (N(0, 0.02) convs, N(1, 0.02) batch norm)
     d_norm: str = "batch"  # batch | layer | none: D's normalisation in the DCGAN families (WGAN-GP: no batch norm)
     spectral_norm: bool = False  # spectral normalisation on every conv/linear layer of D
+    conditional: str = "false"  # false | true | auto (true when the data have labels): G(z, y), D(x, y)
+    num_classes: int = 0  # classes of a conditional model; 0 = from the data's labels
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,7 @@ CHOICES = {
     "model.init": ("default", "dcgan"),
     "loss.kind": None,  # the rows of gankit.losses.LOSSES, checked in validate()
     "model.d_norm": ("batch", "layer", "none"),
+    "model.conditional": ("false", "true", "auto"),
     "loss.g_form": ("non-saturating", "minimax"),
     "loss.d_reduction": ("sum", "mean"),
     "optim.g.kind": ("adam", "sgd"),
@@ -234,6 +237,8 @@ def validate(cfg: Config) -> Config:
         raise GankitError(f"train.max_rollbacks must be 0 or more (got {cfg.train.max_rollbacks})")
     if not 0 < cfg.train.rollback_lr_factor < 1:
         raise GankitError(f"train.rollback_lr_factor must be in (0, 1), e.g. 0.5 (got {cfg.train.rollback_lr_factor})")
+    if cfg.model.num_classes < 0 or cfg.model.num_classes == 1:
+        raise GankitError(f"model.num_classes must be 0 (from the data) or at least 2 (got {cfg.model.num_classes})")
     if cfg.model.layers < 2:
         raise GankitError(f"model.layers must be at least 2 (got {cfg.model.layers})")
     for side in ("g", "d"):
@@ -262,7 +267,8 @@ def validate(cfg: Config) -> Config:
     from .metrics import check_primary, domain_of, parse_metrics  # late import: metrics import numpy
 
     domain = domain_of(cfg.data.name)
-    check_primary(cfg.eval.primary, parse_metrics(cfg.eval.metrics, domain, cfg.data.name, training=True), domain)
+    check_primary(cfg.eval.primary, parse_metrics(cfg.eval.metrics, domain, cfg.data.name, training=True,
+                                                     conditional=cfg.model.conditional != "false"), domain)
     for key in ("data.resolution", "model.resolution"):
         r = flat[key]
         if r != 0 and (r < 8 or r & (r - 1)) and not (r == 28):
@@ -282,7 +288,12 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
+BOOL_WORDS = {"model.conditional"}  # string keys whose choices include true/false: TOML booleans accepted
+
+
 def _coerce(key: str, value: Any, typ: type) -> Any:
+    if key in BOOL_WORDS and isinstance(value, bool):
+        return "true" if value else "false"
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if typ is bool and not isinstance(value, bool):

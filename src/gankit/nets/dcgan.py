@@ -8,7 +8,7 @@ import math
 from torch import nn
 
 from ..errors import GankitError
-from .layers import activation, norm2d
+from .layers import LabelledSequential, activation, batch_norm, norm2d
 
 
 class TConvGenerator(nn.Module):
@@ -16,16 +16,21 @@ class TConvGenerator(nn.Module):
     -> ConvT(256->128, k3 s1 p1) -> ReLU -> BN -> ConvT(128->64, k4 s2 p1) [14x14] -> ReLU -> BN
     -> ConvT(64->C, k4 s2 p1) [28x28] -> Tanh.  (The seed puts ReLU before batch norm.)"""
 
-    def __init__(self, latent_dim: int = 100, channels: int = 1, act: str = "relu", leak: float = 0.2):
+    def __init__(self, latent_dim: int = 100, channels: int = 1, act: str = "relu", leak: float = 0.2,
+                 num_classes: int = 0):
         super().__init__()
-        self.fc = nn.Sequential(nn.Linear(latent_dim, 256 * 7 * 7), activation(act, leak), nn.BatchNorm1d(256 * 7 * 7))
-        self.conv = nn.Sequential(
-            nn.ConvTranspose2d(256, 128, 3, 1, 1), activation(act, leak), nn.BatchNorm2d(128),  # 128 x 7 x 7
-            nn.ConvTranspose2d(128, 64, 4, 2, 1), activation(act, leak), nn.BatchNorm2d(64),  # 64 x 14 x 14
+        k, seq = num_classes, LabelledSequential if num_classes else nn.Sequential  # k > 0: conditional BN
+        self.num_classes = k
+        self.fc = seq(nn.Linear(latent_dim, 256 * 7 * 7), activation(act, leak), batch_norm(256 * 7 * 7, k, dims=1))
+        self.conv = seq(
+            nn.ConvTranspose2d(256, 128, 3, 1, 1), activation(act, leak), batch_norm(128, k),  # 128 x 7 x 7
+            nn.ConvTranspose2d(128, 64, 4, 2, 1), activation(act, leak), batch_norm(64, k),  # 64 x 14 x 14
             nn.ConvTranspose2d(64, channels, 4, 2, 1), nn.Tanh(),  # C x 28 x 28
         )
 
-    def forward(self, z):
+    def forward(self, z, y=None):
+        if self.num_classes:
+            return self.conv(self.fc(z, y).view(-1, 256, 7, 7), y)
         return self.conv(self.fc(z).view(-1, 256, 7, 7))
 
 
@@ -53,21 +58,25 @@ class UpsampleGenerator(nn.Module):
     -> LeakyReLU(0.2) -> Up x2 -> Conv(128->64, k3) -> BN(eps 0.8) -> LeakyReLU(0.2) -> Conv(64->C, k3) -> Tanh,
     with s = resolution / 4 (8 for 32x32)."""
 
-    def __init__(self, latent_dim: int = 100, channels: int = 1, resolution: int = 32, act: str = "leaky_relu", leak: float = 0.2):
+    def __init__(self, latent_dim: int = 100, channels: int = 1, resolution: int = 32, act: str = "leaky_relu",
+                 leak: float = 0.2, num_classes: int = 0):
         super().__init__()
+        k, seq = num_classes, LabelledSequential if num_classes else nn.Sequential  # k > 0: conditional BN
+        self.num_classes = k
         self.init_size = resolution // 4
         self.fc = nn.Linear(latent_dim, 128 * self.init_size**2)
-        self.conv = nn.Sequential(
-            nn.BatchNorm2d(128),
+        self.conv = seq(
+            batch_norm(128, k),
             nn.Upsample(scale_factor=2),  # 128 x 16 x 16
-            nn.Conv2d(128, 128, 3, 1, 1), nn.BatchNorm2d(128, eps=0.8), activation(act, leak),
+            nn.Conv2d(128, 128, 3, 1, 1), batch_norm(128, k, eps=0.8), activation(act, leak),
             nn.Upsample(scale_factor=2),  # 128 x 32 x 32
-            nn.Conv2d(128, 64, 3, 1, 1), nn.BatchNorm2d(64, eps=0.8), activation(act, leak),
+            nn.Conv2d(128, 64, 3, 1, 1), batch_norm(64, k, eps=0.8), activation(act, leak),
             nn.Conv2d(64, channels, 3, 1, 1), nn.Tanh(),
         )
 
-    def forward(self, z):
-        return self.conv(self.fc(z).view(-1, 128, self.init_size, self.init_size))
+    def forward(self, z, y=None):
+        h = self.fc(z).view(-1, 128, self.init_size, self.init_size)
+        return self.conv(h, y) if self.num_classes else self.conv(h)
 
 
 class UpsampleDiscriminator(nn.Module):
@@ -100,20 +109,23 @@ class DCGANGenerator(nn.Module):
     """Seed S5. (N,100,1,1) -> ConvT(k4 s1 p0) to 4x4, then ConvT(k4 s2 p1) doubling to the resolution;
     bias-free, BN + ReLU after each but the last, Tanh. 128: 100 -> 1024 -> 512 -> 256 -> 128 -> 64 -> 3."""
 
-    def __init__(self, latent_dim: int = 100, channels: int = 3, resolution: int = 128, act: str = "relu", leak: float = 0.2):
+    def __init__(self, latent_dim: int = 100, channels: int = 3, resolution: int = 128, act: str = "relu",
+                 leak: float = 0.2, num_classes: int = 0):
         super().__init__()
         _check_power_of_two(resolution)
+        k = self.num_classes = num_classes  # k > 0: conditional BN
         n_up = int(math.log2(resolution)) - 2  # stride-2 layers after the 4x4 one
         widths = [64 * 2**i for i in range(n_up)][::-1]  # e.g. [1024, 512, 256, 128, 64] at 128
         mods: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),
-                                 nn.BatchNorm2d(widths[0]), activation(act, leak)]  # 4 x 4
+                                 batch_norm(widths[0], k), activation(act, leak)]  # 4 x 4
         for a, b in zip(widths[:-1], widths[1:]):
-            mods += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), activation(act, leak)]
+            mods += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), batch_norm(b, k), activation(act, leak)]
         mods += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
-        self.net = nn.Sequential(*mods)
+        self.net = (LabelledSequential if k else nn.Sequential)(*mods)
 
-    def forward(self, z):
-        return self.net(z.view(z.shape[0], -1, 1, 1))
+    def forward(self, z, y=None):
+        z = z.view(z.shape[0], -1, 1, 1)
+        return self.net(z, y) if self.num_classes else self.net(z)
 
 
 class DCGANDiscriminator(nn.Module):
