@@ -224,3 +224,54 @@ def test_class_on_an_unconditional_run_is_a_clear_error(tmp_path, capsys):
                  *sum((["--set", s] for s in QUIET), [])]) == 0
     assert main(["sample", str(run), "--class", "3"]) != 0
     assert "--class needs a conditional run" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- conditional accuracy
+
+def test_conditional_accuracy_matches_a_confusion_matrix_count():
+    from gankit.metrics.conditional import conditional_accuracy, per_class_accuracy
+
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(300, 10, generator=gen)
+    labels = torch.randint(10, (300,), generator=gen)
+    logits[:150] += 8 * torch.nn.functional.one_hot(labels[:150], 10)  # half of them asked-for
+    confusion = torch.zeros(10, 10, dtype=torch.long)  # rows: asked for, columns: classified as
+    confusion.index_put_((labels, logits.argmax(1)), torch.ones(300, dtype=torch.long), accumulate=True)
+    values = conditional_accuracy(logits, labels)
+    assert values["cond_acc"] == pytest.approx(float(confusion.diag().sum()) / 300)
+    per_class = confusion.diag().double() / confusion.sum(1).double()
+    assert per_class_accuracy(logits, labels) == pytest.approx(per_class.numpy())
+    assert values["cond_acc_min"] == pytest.approx(float(per_class.min()))
+    assert values["cond_classes"] == int((confusion.diag() == confusion.max(1).values).sum())
+
+
+def test_conditional_accuracy_of_real_digits_is_the_classifiers_and_of_wrong_labels_is_chance(data_root):
+    from gankit.data.idx import load_idx_images
+    from gankit.metrics.classifier import load_classifier, to_classifier_input
+    from gankit.metrics.conditional import conditional_accuracy
+
+    images, labels = load_idx_images("mnist", data_root, "test")
+    with torch.no_grad():
+        logits = load_classifier("mnist")(to_classifier_input(images[:2000]))
+    right = conditional_accuracy(logits, labels[:2000])
+    assert right["cond_acc"] > 0.97 and right["cond_classes"] == 10  # the ceiling: the classifier's accuracy
+    wrong = conditional_accuracy(logits, (labels[:2000] + 1) % 10)  # every sample asked for another digit
+    assert wrong["cond_acc"] < 0.03 and wrong["cond_classes"] == 0
+
+
+def test_eval_reports_conditional_accuracy_of_a_conditional_run(tmp_path, data_root, capsys):
+    run = tmp_path / "cgan"
+    assert main(["train", "cgan-mnist", "--data-root", str(data_root), "--out", str(run), "--set", "train.steps=2",
+                 "--set", "train.batch_size=8", "--set", "model.g=mlp", "--set", "model.d=mlp",
+                 "--set", "model.hidden=16", *sum((["--set", s] for s in QUIET), [])]) == 0
+    assert main(["eval", str(run), "--metrics", "cond", "--n", "200", "--data-root", str(data_root)]) == 0
+    out = capsys.readouterr().out
+    assert "cond_acc" in out and "cond_classes" in out
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert {r["metric"] for r in records} >= {"cond_acc", "cond_acc_min", "cond_classes"}
+    plain = tmp_path / "plain"
+    assert main(["train", "mlp-mnist", "--data-root", str(data_root), "--out", str(plain), "--set", "train.steps=1",
+                 "--set", "train.batch_size=8", "--set", "model.g=mlp", "--set", "model.d=mlp",
+                 "--set", "model.hidden=16", *sum((["--set", s] for s in QUIET), [])]) == 0
+    assert main(["eval", str(plain), "--metrics", "cond", "--n", "50", "--data-root", str(data_root)]) != 0
+    assert "this run is unconditional" in capsys.readouterr().err

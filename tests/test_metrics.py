@@ -109,6 +109,21 @@ def test_density_coverage_on_a_hand_built_set():
                                                                    "coverage": pytest.approx(1 / 6)}
 
 
+def test_prdc_balls_are_open_so_copies_and_edges_count_as_the_papers_say():
+    # a real point with k = 3 exact copies has a ball of radius 0: it holds nothing, not even a copy
+    real = np.array([0.0, 0.0, 0.0, 0.0, 5.0, 6.0, 7.0, 8.0])[:, None]
+    assert precision_recall(real, np.array([[0.0], [0.0], [0.0], [0.0], [20.0]]))["precision"] == pytest.approx(0.0)
+    # a point exactly on a ball's edge is outside: real 0..5 (k = 5 radii 5, 4, 3, 3, 4, 5), fake at -5
+    grid = np.arange(6.0)[:, None]
+    assert density_coverage(grid, np.array([[-5.0], [100.0]])) == {"density": 0.0, "coverage": 0.0}
+    assert density_coverage(grid, np.array([[-4.999], [100.0]]))["density"] == pytest.approx(0.1)
+    # copies in high dimension: the round-off of |a|^2 + |b|^2 - 2ab must not break the ties
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 128)) * 30
+    real = np.concatenate([x] * 4)  # every point has 3 copies: radius exactly 0
+    assert precision_recall(real, x)["precision"] == 0.0
+
+
 def test_metrics_do_not_depend_on_sample_order():
     rng = np.random.default_rng(5)
     a, b = rng.normal(size=(300, 8)), rng.normal(size=(300, 8)) + 0.3
@@ -144,6 +159,21 @@ def test_inception_score_extremes():
     assert inception_score(confident)["is"] == pytest.approx(10, rel=1e-3)
     collapsed = np.tile(np.eye(10)[3] * 50, (1000, 1))  # always the same class
     assert inception_score(collapsed)["is"] == pytest.approx(1, abs=1e-3)
+
+
+def test_inception_score_matches_scipy_and_survives_confident_logits():
+    from scipy.special import softmax
+    from scipy.stats import entropy
+
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(200, 7)) * 3
+    p = softmax(logits, axis=1)
+    want = np.exp(np.mean([entropy(row, p.mean(axis=0)) for row in p]))
+    assert inception_score(logits, splits=1)["is"] == pytest.approx(want, rel=1e-9)
+    # logits of 1000: softmax underflows to exact 0s; the score is still exact (log space)
+    sharp = np.eye(10)[np.arange(500) % 10] * 1000 + rng.normal(size=(500, 10))
+    assert inception_score(sharp, splits=1)["is"] == pytest.approx(10, rel=1e-9)
+    assert np.isfinite(inception_score(sharp * 10)["is_std"])
 
 
 def test_class_coverage():

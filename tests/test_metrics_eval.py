@@ -9,11 +9,14 @@ import pytest
 import torch
 
 from gankit.cli import main
-from gankit.data import to_unit_range
+from gankit.config import load_preset, preset_names
+from gankit.data import holdout_split, load_dataset, resize_images, to_unit_range
 from gankit.data.idx import load_idx_images
 from gankit.errors import GankitError
 from gankit.metrics.classifier import load_classifier, to_classifier_input
-from gankit.metrics.features import feature_net_for, inception_weights_path, load_inception
+from gankit.metrics.evaluate import Evaluator
+from gankit.metrics.features import feature_net_for
+from shapes import blur, write_folder
 
 
 def accuracy(name: str, root, n: int | None) -> float:
@@ -49,14 +52,11 @@ def test_32px_images_are_resized_to_28_for_the_classifier(data_root):
 
 
 def test_feature_nets_are_named_and_never_substituted(tmp_path, monkeypatch):
-    net = feature_net_for("mnist", 1)
-    assert net.name == "classifier-mnist"
+    net = feature_net_for("mnist", 1, resolution=32)
+    assert net.name == "classifier-mnist" and len(net.weights_sha256) == 64 and net.resize.startswith("32->28")
     f, z = net.embed(torch.zeros(3, 1, 32, 32))
     assert f.shape == (3, 128) and z.shape == (3, 10)
     monkeypatch.setenv("GANKIT_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
-    assert inception_weights_path() == tmp_path / "missing.pth"
-    with pytest.raises(GankitError, match="GANKIT_INCEPTION_WEIGHTS"):
-        load_inception()
     with pytest.raises(GankitError, match="GANKIT_INCEPTION_WEIGHTS"):
         feature_net_for("folder", 3)
 
@@ -99,7 +99,9 @@ def test_eval_command_on_an_mnist_run(tmp_path, capsys, data_root):
     values = {r["metric"]: r["value"] for r in recs}
     assert set(values) == {"fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "is", "is_std",
                            "classes", "class_kl"}
-    assert all(r["feature_net"] == "classifier-mnist" and r["n"] == 300 for r in recs)
+    assert all(r["feature_net"] == "classifier-mnist" and r["n"] == 300 and r["reference"] == "test"
+               and r["reference_n"] == 300 and len(r["weights_sha256"]) == 64 and "as training" in r["resize"]
+               for r in recs)
     assert values["fid"] > 0 and 1 <= values["is"] <= 10
 
 
@@ -126,31 +128,104 @@ def test_resume_keeps_the_best_checkpoint_logic(tmp_path):
     assert again.best == cb.best
 
 
-@pytest.mark.slow
-def test_inception_features_load_from_a_provided_file(tmp_path, monkeypatch):
-    """A weight file in torchvision's layout (random values here) is found via the environment variable."""
-    from torchvision.models import inception_v3
+def test_training_on_a_folder_without_inception_scores_with_swd_and_msssim(tmp_path, monkeypatch, image_folder):
+    """No Inception weights and no download allowed: training still gets metrics (the ones that need no
+    weights), they pick best.pt, and every record says what produced it."""
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    run = tmp_path / "rgb"
+    assert main(["train", "dcgan-rgb", "--out", str(run), "--quiet", "--set", f"data.root={image_folder}",
+                 "--set", "data.resolution=32", "--set", "train.steps=2", "--set", "train.batch_size=8",
+                 "--set", "eval.n=16", "--set", "speed.compile=off"]) == 0
+    recs = read_metrics(run)
+    assert {r["metric"] for r in recs} == {"swd", "swd_fine", "swd_coarse", "msssim", "msssim_real", "msssim_gap"}
+    assert all(r["feature_net"] in ("pixels (swd)", "pixels (msssim)") and r["reference"] == "train"
+               and r["reference_n"] > 0 and "Resize+CenterCrop 32" in r["resize"] and "half flipped" in r["resize"]
+               for r in recs)
+    assert (run / "checkpoints" / "best.pt").is_file()  # picked by swd, the default primary here
+    from gankit.reports.page import build_report
 
-    path = tmp_path / "inception.pth"
-    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), path)
-    monkeypatch.setenv("GANKIT_INCEPTION_WEIGHTS", str(path))
-    net = feature_net_for("folder", 3)
-    assert net.name == "inception-v3-torchvision"
-    f, z = net.embed(torch.rand(2, 3, 64, 64) * 2 - 1)
-    assert f.shape == (2, 2048) and z.shape == (2, 1000)
+    page = build_report(run)
+    assert "swd_coarse" in page and "msssim_gap" in page  # the report's metrics panel shows them
+    cfg = load_preset("dcgan-rgb", [f"data.root={image_folder}", "data.resolution=32", "eval.metrics=fid"])
+    with pytest.raises(GankitError, match="GANKIT_OFFLINE=1"):  # asked for explicitly: an error, no fallback
+        Evaluator(cfg, n=16).metrics("fid")
 
 
-def test_training_goes_on_without_metrics_when_inception_weights_are_missing(tmp_path, monkeypatch, caplog,
-                                                                             image_folder):
-    from types import SimpleNamespace
+def test_real_training_images_score_at_the_reference_floor_for_every_image_preset(data_root, image_folder,
+                                                                                  tmp_path):
+    """Matched references: real images the generator is trained on, scored as if generated, land on
+    the floor (FID within 2x of the 28 px floor, recall >= 0.8) whatever the preset's resolution."""
+    n = 1000
+    image_presets = [p for p in preset_names() if load_preset(p).data.name in ("mnist", "fashion-mnist", "folder")]
+    assert {"mlp-mnist", "dcgan-mnist32", "dcgan-rgb"} <= set(image_presets)
+    floor = None
+    for preset in sorted(image_presets, key=lambda p: p != "mlp-mnist"):  # the 28 px floor first
+        if preset == "dcgan-rgb":
+            continue  # RGB: below, without pretrained weights
+        cfg = load_preset(preset)
+        ev = Evaluator(cfg, data_root, n)
+        train = load_dataset(cfg.data, data_root)
+        real = to_unit_range(train.take(torch.randperm(len(train), generator=torch.Generator().manual_seed(1))[:n]))
+        v = ev.evaluate(real, ["fid", "pr"])
+        if floor is None:
+            assert cfg.data.resolution in (0, 28)
+            floor = v["fid"]
+        assert v["fid"] < 2 * floor and v["recall"] >= 0.8, (preset, v, floor)
+    # RGB: a folder of 40 px synthetic images, Resize + CenterCrop to 32, half held out
+    folder = write_folder(tmp_path / "shapes", 600, 40)
+    cfg = load_preset("dcgan-rgb", [f"data.root={folder}", "data.resolution=32", "data.holdout=0.5"])
+    ev = Evaluator(cfg, n=n)
+    assert ev.reference_split == "holdout" and len(ev.reference_images()) == 300
+    train = load_dataset(cfg.data, seed=cfg.seed)
+    assert len(train) == 300
+    real = ev.evaluate(to_unit_range(train.data), ["swd", "msssim"])
+    blurred = ev.evaluate(to_unit_range(blur(train.data, 1.0)), ["swd"])  # what a blurry generator shows
+    assert real["swd_fine"] < 0.5 * blurred["swd_fine"] and real["swd"] < blurred["swd"], (real, blurred)
+    assert real["msssim_gap"] < 0.03, real
 
-    from gankit.config import load_preset
-    from gankit.callbacks.evaluation import EvalCallback
 
-    monkeypatch.setenv("GANKIT_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
-    cfg = load_preset("dcgan-rgb", [f"data.root={image_folder}", "data.resolution=32"])
-    cb = EvalCallback(cfg)
-    assert "classes" not in cb.names and cb.primary == "fid"
-    with caplog.at_level("WARNING", logger="gankit"):
-        assert cb.evaluate(SimpleNamespace(device="cpu")) == {}
-    assert cb.every == 0 and "GANKIT_INCEPTION_WEIGHTS" in caplog.text and "eval.every=0" in caplog.text
+def test_the_reference_is_prepared_like_the_training_data(data_root, tmp_path):
+    cfg = load_preset("dcgan-mnist32")
+    ev = Evaluator(cfg, data_root, 50)
+    ref = ev.reference_images()
+    test, _ = load_idx_images("mnist", data_root, "test", download=False)
+    assert ref.shape == (50, 1, 32, 32) and ref.dtype == torch.uint8
+    assert ev.reference_split == "test"
+    assert any(torch.equal(ref[0], x) for x in resize_images(test, 32))  # the loader's resize, bit for bit
+    ev = Evaluator(load_preset("dcgan-mnist32", ["data.split=test"]), data_root, 50)
+    assert ev.reference_split == "train"  # trained on the test split: the reference is the other one
+    assert Evaluator(load_preset("dcgan-mnist32", ["eval.reference=train"]), data_root, 50).reference_split == "train"
+
+
+def test_folder_holdout_is_fixed_by_the_seed_and_kept_out_of_training(tmp_path):
+    folder = write_folder(tmp_path / "shapes", 40, 32)
+    cfg = load_preset("dcgan-rgb", [f"data.root={folder}", "data.resolution=32", "data.holdout=0.25",
+                                    "data.flip=false"])
+    train = load_dataset(cfg.data, seed=cfg.seed)
+    ev = Evaluator(cfg, n=100)
+    held = ev.reference_images()
+    assert len(train) == 30 and len(held) == 10
+    rows = {bytes(x.numpy()) for x in train.data}
+    assert not any(bytes(x.numpy()) in rows for x in held)  # disjoint
+    assert torch.equal(load_dataset(cfg.data, seed=cfg.seed, part="holdout").data.sort(0).values,
+                       held.sort(0).values)
+    other = load_dataset(cfg.data, seed=cfg.seed + 1, part="holdout").data
+    assert not torch.equal(other.sort(0).values, held.sort(0).values)  # another seed, another split
+    kept, out = holdout_split(40, 0.25, 0)
+    assert torch.equal(torch.cat([kept, out]).sort().values, torch.arange(40))
+    with pytest.raises(GankitError, match="data.holdout"):
+        load_preset("dcgan-rgb", [f"data.root={folder}", "eval.reference=holdout"])
+    with pytest.raises(GankitError, match="data.holdout must be in"):
+        load_preset("dcgan-rgb", [f"data.root={folder}", "data.holdout=1.5"])
+
+
+def test_eval_device_auto_and_a_clear_error_for_a_missing_gpu(tmp_path, capsys, data_root):
+    run = tmp_path / "mnist"
+    assert main(["train", "mlp-mnist", "--out", str(run), "--quiet", "--data-root", str(data_root),
+                 "--set", "train.steps=3", "--set", "eval.every=0", "--set", "model.hidden=16"]) == 0
+    assert main(["eval", str(run), "--n", "200", "--metrics", "fid", "--device", "auto",
+                 "--data-root", str(data_root)]) == 0
+    if not torch.cuda.is_available():
+        assert main(["eval", str(run), "--n", "200", "--device", "cuda", "--data-root", str(data_root)]) == 2
+        assert "no CUDA GPU" in capsys.readouterr().err

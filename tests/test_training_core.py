@@ -132,3 +132,10 @@ def test_own_networks_loss_and_data_from_python(tmp_path, one_thread):
     assert trainer.dataset.sample_shape == (3,) and trainer.G is G
     with pytest.raises(GankitError, match=r"must be \(N, C, H, W\)"):
         make_trainer(cfg, data=torch.zeros(4, 3, dtype=torch.uint8))
+
+
+def test_the_torch_free_names_list_every_toy_set():
+    from gankit.data.toy import TOY_SETS
+    from gankit.names import TOY_DATA
+
+    assert set(TOY_SETS) == set(TOY_DATA)

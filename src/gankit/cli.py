@@ -19,7 +19,7 @@ import traceback
 
 from .errors import GankitError
 
-COMMANDS = ["presets", "show", "train", "sample", "diagnose", "theory", "report", "serve", "eval", "export", "compare", "bench"]
+COMMANDS = ["presets", "show", "train", "sweep", "sample", "diagnose", "theory", "report", "serve", "eval", "export", "compare", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,7 +32,7 @@ PRESET_DIR = Path(__file__).parent / "presets"
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = "ring-2d"  # gaussian-1d | ring-2d | grid-2d | mnist | fashion-mnist | folder
+    name: str = "ring-2d"  # gaussian-1d | ring-2d | ring-pacgan | grid-2d | mnist | fashion-mnist | folder
     root: str = ""  # IDX data root or image folder; "" = --data-root, $GANKIT_DATA, user cache
     split: str = "train"  # train | test (IDX data sets)
     resolution: int = 0  # image side after Resize+CenterCrop; 0 = native size
@@ -40,6 +40,7 @@ class DataConfig:
     flip: bool = False  # random horizontal flips, done on the training device
     stream: str = "auto"  # auto | on | off: image folders decoded by DataLoader workers as they are read
     workers: int = -1  # streaming worker processes; -1 = min(8, CPU cores)
+    holdout: float = 0.0  # image folders: fraction of files kept out of training (fixed by seed) for eval.reference
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class ModelConfig:
     d_activation: str = "relu"
     leak: float = 0.2  # negative slope of leaky_relu (seed S3 uses PyTorch's default 0.01)
     d_group: int = 1  # >1: D scores groups of this many samples from their moments (seed S1)
+    d_pack: int = 1  # >1: PacGAN packing, D scores this many samples concatenated (train.batch_size a multiple)
     dropout: float = 0.0  # D dropout probability where the architecture has dropout
     resolution: int = 0  # image side the networks are built for (0 = from the data)
     channels: int = 0  # image channels (0 = from the data)
@@ -118,6 +120,7 @@ class EvalConfig:
     n: int = 2000  # generated samples per evaluation (`gankit eval` defaults to 10000)
     metrics: str = ""  # comma-separated names (see gankit.metrics.REGISTRY); "" = the data set's default
     primary: str = ""  # value that picks checkpoints/best.pt, e.g. fid; "" = the data set's default
+    reference: str = "auto"  # auto | train | holdout: real images scored against (auto: MNIST test split; folders: holdout if data.holdout > 0)
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,7 @@ CHOICES = {
     "optim.g.kind": ("adam", "sgd"),
     "optim.d.kind": ("adam", "sgd"),
     "data.stream": ("auto", "on", "off"),
+    "eval.reference": ("auto", "train", "holdout"),
     "train.order": ("d-first", "g-first"),
     "train.lr_schedule": ("constant", "cosine"),
     "log.tensorboard": ("auto", "on", "off"),
@@ -217,7 +221,7 @@ def validate(cfg: Config) -> Config:
     if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise GankitError(f"device = {dev!r} is not valid; use auto, cpu, cuda or cuda:N")
     positive = ["train.batch_size", "train.d_steps", "model.latent_dim", "model.hidden",
-                "model.d_group", "train.log_every", "train.sample_grid"]
+                "model.d_group", "model.d_pack", "train.log_every", "train.sample_grid"]
     for key in positive:
         if flat[key] < 1:
             raise GankitError(f"{key} must be at least 1 (got {flat[key]})")
@@ -239,6 +243,14 @@ def validate(cfg: Config) -> Config:
         raise GankitError(f"train.rollback_lr_factor must be in (0, 1), e.g. 0.5 (got {cfg.train.rollback_lr_factor})")
     if cfg.model.num_classes < 0 or cfg.model.num_classes == 1:
         raise GankitError(f"model.num_classes must be 0 (from the data) or at least 2 (got {cfg.model.num_classes})")
+    pack = cfg.model.d_pack
+    if pack > 1 and cfg.train.batch_size % pack:
+        raise GankitError(f"model.d_pack = {pack}: D scores packs of {pack} samples, so train.batch_size "
+                          f"({cfg.train.batch_size}) must be a multiple of {pack}, e.g. "
+                          f"--set train.batch_size={max(pack, cfg.train.batch_size // pack * pack)}")
+    if pack > 1 and cfg.model.d_group > 1:
+        raise GankitError(f"model.d_pack = {pack} and model.d_group = {cfg.model.d_group}: choose one way for D "
+                          "to see several samples at once (packing concatenates them, d_group takes their moments)")
     if cfg.model.layers < 2:
         raise GankitError(f"model.layers must be at least 2 (got {cfg.model.layers})")
     for side in ("g", "d"):
@@ -264,6 +276,12 @@ def validate(cfg: Config) -> Config:
         raise GankitError(f"model.dropout must be in [0, 1) (got {cfg.model.dropout})")
     if cfg.eval.every < 0 or cfg.eval.n < 2:
         raise GankitError(f"eval.every must be 0 or more and eval.n at least 2 (got {cfg.eval.every}, {cfg.eval.n})")
+    if not 0 <= cfg.data.holdout < 1:
+        raise GankitError(f"data.holdout must be in [0, 1): the fraction of folder images kept out of training, "
+                          f"e.g. 0.1 (got {cfg.data.holdout})")
+    if cfg.eval.reference == "holdout" and cfg.data.name == "folder" and not cfg.data.holdout:
+        raise GankitError("eval.reference = holdout on an image folder needs held-out files: set data.holdout "
+                          "(e.g. 0.1 keeps a seed-fixed 10% of the files out of training)")
     from .metrics import check_primary, domain_of, parse_metrics  # late import: metrics import numpy
 
     domain = domain_of(cfg.data.name)

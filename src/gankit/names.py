@@ -1,7 +1,7 @@
 """Names of the built-in data sets, importable without torch (the command line's parser and the
 config's validation read them before any network is built)."""
 
-TOY_DATA = ("gaussian-1d", "ring-2d", "grid-2d")  # the keys of gankit.data.toy.TOY_SETS
+TOY_DATA = ("gaussian-1d", "ring-2d", "ring-pacgan", "grid-2d")  # the keys of gankit.data.toy.TOY_SETS
 IMAGE_DATA = ("mnist", "fashion-mnist", "folder")
 
 

@@ -55,10 +55,20 @@ def sample_shape(cfg) -> tuple:
     return (channels, side, side)
 
 
-def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True, device=None):
+def holdout_split(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(kept indices, held-out indices) of n items, both sorted: a fraction of them (at least one,
+    none when fraction is 0) drawn by `seed`, so training and evaluation agree on the split."""
+    held = min(n - 1, max(1, round(fraction * n))) if fraction > 0 and n > 1 else 0
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(20_000 + seed))
+    return perm[held:].sort().values, perm[:held].sort().values
+
+
+def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True, device=None, part: str = "train"):
     """Load the data set named by data config `cfg`. Toy sets are sampled with `seed`. An image
     folder is streamed from disk (a data.stream.FolderFiles) when data.stream says so, or under
-    auto when decoding it whole would take over a quarter of the memory of `device`."""
+    auto when decoding it whole would take over a quarter of the memory of `device`. With
+    data.holdout > 0 a folder's files are split by `seed` (holdout_split): part "train" gives the
+    kept ones, part "holdout" the held-out ones (the evaluation reference)."""
     if cfg.name in TOY_SETS:
         dist = TOY_SETS[cfg.name]()
         gen = torch.Generator().manual_seed(10_000 + seed)
@@ -85,6 +95,11 @@ def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True, devi
 
         paths = list_folder(cfg.root, cfg.resolution)
         labels, classes = folder_labels(cfg.root, paths)  # class subfolders (ImageFolder), if any
+        if cfg.holdout:
+            kept, held = holdout_split(len(paths), cfg.holdout, seed)
+            part_idx = held if part == "holdout" else kept
+            paths = [paths[i] for i in part_idx]
+            labels = None if labels is None else labels[torch.as_tensor(part_idx, dtype=torch.int64)]
         size, budget = decoded_bytes(len(paths), cfg.resolution), memory_budget(device)
         if cfg.stream == "on" or (cfg.stream == "auto" and size > budget):
             if cfg.stream == "auto":
@@ -92,8 +107,8 @@ def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True, devi
                          "budget (data.stream = off decodes them into memory anyway)",
                          len(paths), cfg.root, size / 2**30, budget / 2**30)
             return FolderFiles(paths, cfg.resolution, labels, classes)
-        images, kept = load_folder_kept(cfg.root, cfg.resolution, paths=paths)
-        return Dataset(cfg.name, images, None if labels is None else labels[kept], classes=classes)
+        images, readable = load_folder_kept(cfg.root, cfg.resolution, paths=paths)
+        return Dataset(cfg.name, images, None if labels is None else labels[readable], classes=classes)
     raise GankitError(f"unknown data set '{cfg.name}'")
 
 
@@ -122,4 +137,4 @@ def make_loader(dataset, cfg, seed: int, device, rank: int = 0, world: int = 1):
     return DeviceLoader(dataset, cfg.train.batch_size, seed, device, cfg.data.flip, rank, world, labels)
 
 
-__all__ = ["Dataset", "DeviceLoader", "load_dataset", "make_loader", "memory_budget", "sample_shape", "to_unit_range", "to_uint8", "resize_images"]
+__all__ = ["Dataset", "DeviceLoader", "holdout_split", "load_dataset", "make_loader", "memory_budget", "sample_shape", "to_unit_range", "to_uint8", "resize_images"]

@@ -81,16 +81,17 @@ def decoded_bytes(n_files: int, resolution: int) -> int:
     return n_files * 3 * resolution * resolution
 
 
-def load_folder(root: str | os.PathLike, resolution: int, workers: int | None = None) -> torch.Tensor:
-    """All readable images under `root` as one uint8 tensor (N, 3, R, R)."""
-    return load_folder_kept(root, resolution, workers)[0]
+def load_folder(root: str | os.PathLike, resolution: int, workers: int | None = None,
+                paths: list[Path] | None = None) -> torch.Tensor:
+    """All readable images under `root` (or just `paths` of them) as one uint8 tensor (N, 3, R, R)."""
+    return load_folder_kept(root, resolution, workers, paths)[0]
 
 
 def load_folder_kept(root: str | os.PathLike, resolution: int, workers: int | None = None,
                      paths: list[Path] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(images as load_folder gives them, the indices into `paths` of the images kept): the kept
     indices select the labels of the readable files."""
-    paths = paths if paths is not None else list_folder(root, resolution)
+    paths = list_folder(root, resolution) if paths is None else paths
     root = Path(root).expanduser()
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
         decoded = list(pool.map(lambda p: load_image(p, resolution), paths))

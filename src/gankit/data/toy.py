@@ -1,5 +1,12 @@
 """Toy distributions generated in-process: seed S1's 1D Gaussian and the 2D mixtures used as
-mode-collapse testbeds (8 Gaussians on a ring, a 5x5 grid)."""
+mode-collapse testbeds.
+
+- ring-2d: 8 Gaussians on a circle of radius 2, std 0.02 (the Unrolled-GAN testbed).
+- ring-pacgan: 8 Gaussians on the unit circle, std 0.01: the 2D-ring of the PacGAN/VEEGAN
+  comparison (PacGAN's reference code: means (cos 2 pi k/8, sin 2 pi k/8), std 0.01).
+- grid-2d: the 2D-grid of the same papers, 25 Gaussians at {-4, -2, 0, 2, 4}^2, std 0.05
+  (the `grid-25` preset trains on it).
+"""
 
 from __future__ import annotations
 
@@ -45,11 +52,16 @@ def ring_2d(modes: int = 8, radius: float = 2.0, std: float = 0.02) -> GaussianM
     return GaussianMixture(means, std)
 
 
+def ring_pacgan() -> GaussianMixture:
+    """PacGAN's 2D-ring: 8 modes on a circle of radius 1, std 0.01."""
+    return ring_2d(modes=8, radius=1.0, std=0.01)
+
+
 def grid_2d(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
     """A side x side grid of Gaussians centred on the origin (25 modes by default)."""
     offs = [spacing * (i - (side - 1) / 2) for i in range(side)]
     return GaussianMixture(tuple((x, y) for x in offs for y in offs), std)
 
 
-TOY_SETS = {"gaussian-1d": gaussian_1d, "ring-2d": ring_2d, "grid-2d": grid_2d}
-DEFAULT_SIZE = {"gaussian-1d": 64_000, "ring-2d": 64_000, "grid-2d": 64_000}
+TOY_SETS = {"gaussian-1d": gaussian_1d, "ring-2d": ring_2d, "ring-pacgan": ring_pacgan, "grid-2d": grid_2d}
+DEFAULT_SIZE = {"gaussian-1d": 64_000, "ring-2d": 64_000, "ring-pacgan": 64_000, "grid-2d": 64_000}

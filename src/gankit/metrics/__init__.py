@@ -4,8 +4,8 @@
     fid(real_features, fake_features)        # -> {'fid': ...}
 
 REGISTRY maps the names users type (`gankit eval RUN --metrics fid,kid,pr`) to a Metric: the
-function, what it takes (feature arrays, classifier logits, or toy samples with their true
-distribution) and the values it returns. DIRECTION says whether each value is better high or low.
+function, what it takes (feature arrays, classifier logits, the images themselves, or toy samples
+with their true distribution) and the values it returns. DIRECTION says whether each value is better high or low.
 """
 
 from __future__ import annotations
@@ -19,14 +19,17 @@ from .conditional import conditional_accuracy
 from .frechet import fid, frechet_distance, gaussian_stats
 from .inception_score import inception_score
 from .kid import kid
+from .msssim import msssim
 from .prdc import density_coverage, precision_recall, prdc
+from .swd import swd
 from .toy import jsd, ks_1d, mode_stats, moments_1d
 
 
 @dataclass(frozen=True)
 class Metric:
     fn: Callable
-    takes: str  # features: fn(real, fake) | logits: fn(fake_logits) | toy: fn(samples, distribution)
+    takes: str  # features: fn(real, fake) | logits: fn(fake_logits) | images: fn(real, fake) uint8 images
+    #             | toy: fn(samples, distribution)
     #             | labelled_logits: fn(fake_logits, requested_labels) (conditional generators)
     domain: str  # image | 1d | 2d
     values: tuple[str, ...]
@@ -44,6 +47,10 @@ REGISTRY: dict[str, Metric] = {
     "cond": Metric(conditional_accuracy, "labelled_logits", "image", ("cond_acc", "cond_acc_min", "cond_classes"),
                    "conditional accuracy: samples classified as the class asked for (conditional runs, "
                    "classifier nets only)"),
+    "swd": Metric(swd, "images", "image", ("swd", "swd_fine", "swd_coarse"),
+                  "sliced Wasserstein distance of Laplacian-pyramid 7x7 patches (x1e3), no pretrained network"),
+    "msssim": Metric(msssim, "images", "image", ("msssim", "msssim_real", "msssim_gap"),
+                     "MS-SSIM of random generated pairs vs real pairs (diversity), no pretrained network"),
     "moments": Metric(moments_1d, "toy", "1d", ("mean", "std"), "sample mean and std"),
     "ks": Metric(ks_1d, "toy", "1d", ("ks",), "Kolmogorov-Smirnov statistic against the target"),
     "jsd": Metric(jsd, "toy", "1d", ("jsd",), "Jensen-Shannon divergence (bits), 100 fixed bins"),
@@ -52,13 +59,25 @@ REGISTRY: dict[str, Metric] = {
 }
 
 # +1: higher is better, -1: lower is better; values missing here (mean, std, ...) cannot be primary
-DIRECTION = {"fid": -1, "kid": -1, "is": 1, "precision": 1, "recall": 1, "density": 1, "coverage": 1,
-             "classes": 1, "class_kl": -1, "cond_acc": 1, "cond_acc_min": 1, "cond_classes": 1, "ks": -1, "jsd": -1, "modes": 1, "hq": 1, "mode_kl": -1}
+DIRECTION = {"fid": -1, "kid": -1, "is": 1, "swd": -1, "swd_fine": -1, "swd_coarse": -1, "msssim_gap": -1, "precision": 1, "recall": 1, "density": 1, "coverage": 1,
+             "classes": 1, "class_kl": -1, "cond_acc": 1, "cond_acc_min": 1, "cond_classes": 1, "ks": -1, "jsd": -1,
+             "modes": 1, "hq": 1, "mode_kl": -1}
 
 DEFAULTS = {"image": ("fid", "kid", "pr", "dc", "is", "classes"), "1d": ("moments", "ks", "jsd"), "2d": ("modes",)}
 # during training: KID's 100 subset MMDs are left out of the default, they would dominate a CPU epoch
 TRAIN_DEFAULTS = {**DEFAULTS, "image": ("fid", "pr", "dc", "is", "classes")}
 PRIMARY = {"image": "fid", "1d": "ks", "2d": "mode_kl"}
+NO_WEIGHTS = ("swd", "msssim")  # RGB folders: always on; the only ones when Inception cannot be had
+INCEPTION_METRICS = ("fid", "kid", "pr", "dc", "is")  # what needs the Inception weights on an RGB folder
+
+
+def folder_defaults(training: bool) -> list[str]:
+    """An RGB folder's defaults: the Inception metrics where the weights are here or may be downloaded
+    (not under GANKIT_OFFLINE=1 with no file), and SWD and MS-SSIM diversity always."""
+    from .features import inception_available
+
+    base = [n for n in (TRAIN_DEFAULTS if training else DEFAULTS)["image"] if n != "classes"]
+    return (base if inception_available() else []) + list(NO_WEIGHTS)
 
 
 def domain_of(data_name: str, dim: int | None = None) -> str:
@@ -77,6 +96,8 @@ def parse_metrics(text: str | list | tuple, domain: str, data_name: str = "", tr
     names = [s.strip() for s in text.split(",")] if isinstance(text, str) else list(text)
     names = [n for n in names if n]
     if not names:
+        if domain == "image" and data_name == "folder":
+            return folder_defaults(training)
         names = list((TRAIN_DEFAULTS if training else DEFAULTS)[domain])
         if conditional and data_name in ("mnist", "fashion-mnist"):
             names.append("cond")
@@ -110,4 +131,5 @@ def check_primary(primary: str, names: list[str], domain: str) -> str:
 
 __all__ = ["REGISTRY", "DIRECTION", "DEFAULTS", "TRAIN_DEFAULTS", "PRIMARY", "Metric", "parse_metrics", "check_primary", "domain_of",
            "fid", "frechet_distance", "gaussian_stats", "kid", "inception_score", "precision_recall",
-           "density_coverage", "prdc", "class_coverage", "conditional_accuracy", "moments_1d", "ks_1d", "jsd", "mode_stats"]
+           "density_coverage", "prdc", "class_coverage", "conditional_accuracy", "swd", "msssim", "NO_WEIGHTS",
+           "INCEPTION_METRICS", "moments_1d", "ks_1d", "jsd", "mode_stats"]

@@ -1,15 +1,26 @@
-"""Scoring generated samples against held-out data, and the metrics.jsonl records.
+"""Scoring generated samples against real data, and the metrics.jsonl records.
 
     ev = Evaluator(cfg, data_root="../shared/data", n=10000)
-    values = ev.evaluate(samples, ["fid", "pr"])     # {'fid': ..., 'precision': ..., 'recall': ...}
+    names = ev.metrics("")                             # the data's defaults that can run here
+    values = ev.evaluate(samples, names)               # {'fid': ..., 'precision': ..., ...}
+    append_records(run, records(values, step, ev, len(samples), "eval"))
 
-The reference is the held-out split: the test split for MNIST and Fashion-MNIST; for an image
-folder (no split) the training images; for toy sets the true distribution itself. The reference
-features are computed once per Evaluator (min(n, reference size) images from a fixed seed).
+The reference is real data passed through exactly the preprocessing the training data gets (the
+loader's resize to data.resolution, as uint8, flipped half the time where data.flip is on), then
+the same path into the feature network as the generated samples, which are quantised to uint8
+first as a saved image would be. So real images scored as if generated land on the floor for
+every preset. Which real data (eval.reference):
+- MNIST, Fashion-MNIST: holdout (auto) = the split not trained on (the test split), or train;
+- image folders: holdout = the files data.holdout kept out of training (fixed by the seed; auto
+  when data.holdout > 0), train = the training files (auto otherwise);
+- toy sets: the true distribution itself.
+The reference images are min(n, available) from a fixed permutation, embedded once per Evaluator.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
 
 import numpy as np
@@ -19,6 +30,7 @@ from ..errors import GankitError
 from . import REGISTRY, domain_of, parse_metrics
 
 METRICS_FILE = "metrics.jsonl"
+log = logging.getLogger("gankit")
 
 
 class Evaluator:
@@ -30,72 +42,193 @@ class Evaluator:
         self.cfg, self.n, self.device, self.seed = cfg, n, torch.device(device), seed
         self.data_root = data_root
         shape = sample_shape(cfg.data)
+        self.shape = shape
         self.domain = domain_of(cfg.data.name, shape[0] if len(shape) == 1 else None)
         self.distribution = None
-        self.net = None
+        self._net = None
+        self._images = None
         self._reference = None
-        if self.domain == "image":
-            from .features import feature_net_for
-
-            self.net = feature_net_for(cfg.data.name, shape[0], device)
-            self.feature_net = self.net.name
-        else:
+        self.reference_split = ""
+        if self.domain != "image":
             from ..data.toy import TOY_SETS
 
             self.distribution = TOY_SETS[cfg.data.name]()
-            self.feature_net = "true-distribution"
+            self.reference_split = "true-distribution"
+        else:
+            self.reference_split = self._split()
+            if cfg.data.name != "folder":  # the shipped classifiers: cheap, always there
+                self.load_net()
+
+    # ------------------------------------------------------------ which metrics, which network
+
+    @property
+    def net(self):
+        return self.load_net()
+
+    def load_net(self):
+        """The feature network, loaded on first use (for a folder: Inception, which may download)."""
+        if self._net is None:
+            from .features import feature_net_for
+
+            self._net = feature_net_for(self.cfg.data.name, self.shape[0], self.device,
+                                        self.cfg.data.resolution or 28)
+        return self._net
+
+    def _needs_net(self, name: str) -> bool:
+        return self.domain == "image" and REGISTRY[name].takes in ("features", "logits", "labelled_logits")
 
     def metrics(self, text="", training: bool = False) -> list[str]:
-        return parse_metrics(text, self.domain, self.cfg.data.name, training)
+        """The metrics `text` names, checked (and their network loaded) before any work is done;
+        '' = the data's defaults, less the Inception ones when their weights cannot be had here."""
+        names = parse_metrics(text, self.domain, self.cfg.data.name, training,
+                              conditional=self.cfg.model.conditional == "true")  # + conditional accuracy
+        given = [s for s in text.split(",") if s.strip()] if isinstance(text, str) else list(text)
+        return self.usable(names) if not given else self._require(names)
+
+    def _require(self, names: list[str]) -> list[str]:
+        if any(self._needs_net(n) for n in names):
+            self.load_net()  # raises a GankitError saying how to get the weights
+        return names
+
+    def usable(self, names: list[str]) -> list[str]:
+        """`names` less those whose network cannot be loaded here (said once, with what to do)."""
+        if not any(self._needs_net(n) for n in names):
+            return list(names)
+        try:
+            self.load_net()
+            return list(names)
+        except GankitError as e:
+            kept = [n for n in names if not self._needs_net(n)]
+            if not kept:
+                raise
+            log.warning("%s are off: %s\n  scoring with %s only", ", ".join(n for n in names if n not in kept),
+                        e, ", ".join(kept))
+            return kept
+
+    # ------------------------------------------------------------ the reference
+
+    def _split(self) -> str:
+        """Which real images: 'test' / 'train' (IDX splits), 'holdout' / 'train' (folders)."""
+        d, choice = self.cfg.data, self.cfg.eval.reference
+        if d.name == "folder":
+            if choice == "holdout" and not d.holdout:
+                raise GankitError("eval.reference = holdout on an image folder needs data.holdout > 0 "
+                                  "(e.g. 0.1), set when training so those files were kept out of it")
+            return "holdout" if (choice == "holdout" or (choice == "auto" and d.holdout)) else "train"
+        if choice == "train":
+            return d.split
+        return "test" if d.split == "train" else "train"  # the split not trained on
 
     def reference_images(self) -> torch.Tensor:
-        """uint8 held-out images (min(n, available), C, H, W) from a fixed permutation."""
-        name = self.cfg.data.name
-        if name in ("mnist", "fashion-mnist"):
-            from ..data import Dataset
-            from ..data.idx import load_idx_images
-
-            images = Dataset(name, load_idx_images(name, self.cfg.data.root or self.data_root, "test")[0])
-        else:
+        """uint8 real images (min(n, available), C, H, W) as the training loader prepares them."""
+        if self._images is None:
             from ..data import load_dataset
 
-            images = load_dataset(self.cfg.data, self.data_root)  # a large folder is streamed: only n decoded
-        perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
-        return images.take(perm[: min(self.n, len(images))])
+            d = self.cfg.data
+            if d.name == "folder":
+                part = "holdout" if self.reference_split == "holdout" else "train"
+                images = load_dataset(d, self.data_root, seed=self.cfg.seed, part=part)  # streamed: only n decoded
+            else:  # the same decode + resize + cache as training, on the reference split
+                images = load_dataset(dataclasses.replace(d, split=self.reference_split), self.data_root)
+            gen = torch.Generator().manual_seed(self.seed)
+            perm = torch.randperm(len(images), generator=gen)
+            out = images.take(perm[: min(self.n, len(images))])
+            if d.flip:  # the loader flips half of what training sees: so does the reference
+                mask = torch.rand(len(out), generator=gen) < 0.5
+                out = torch.where(mask[:, None, None, None], out.flip(-1), out)
+            self._images = out
+        return self._images
 
     def reference(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._reference is None:
             self._reference = self.net.embed(self.reference_images())
         return self._reference
 
+    # ------------------------------------------------------------ scoring
+
     @torch.no_grad()
-    def evaluate(self, samples: torch.Tensor, names) -> dict:
-        """{value name: float} for the registered metrics `names` on generated `samples`."""
+    def evaluate(self, samples: torch.Tensor, names, labels: torch.Tensor | None = None) -> dict:
+        """{value name: float} for the registered metrics `names` on generated `samples`; `labels`:
+        the classes a conditional generator was asked for (conditional accuracy)."""
+        from ..data import to_uint8
+
         names = self.metrics(names) if isinstance(names, str) else list(names)
         if len(samples) < 2:
             raise GankitError(f"evaluation needs at least 2 generated samples (got {len(samples)})")
         out = {}
         if self.domain == "image":
-            real_f, _ = self.reference()
-            fake_f, fake_z = self.net.embed(samples)
+            if samples.dtype != torch.uint8:
+                if not torch.isfinite(samples).all():
+                    raise GankitError("the generated images contain NaN or infinite values (did training diverge?)")
+                samples = to_uint8(samples)  # as a saved image would be: the reference is uint8 too
+            samples = samples.cpu()
+            if any(self._needs_net(n) for n in names):
+                real_f, _ = self.reference()
+                fake_f, fake_z = self.net.embed(samples)
             for name in names:
                 m = REGISTRY[name]
-                if name == "classes" and not self.net.name.startswith("classifier-"):
-                    raise GankitError("class coverage needs one of the shipped MNIST/Fashion-MNIST classifiers")
-                out.update(m.fn(real_f, fake_f) if m.takes == "features" else m.fn(fake_z))
+                if name in ("classes", "cond") and not self.net.name.startswith("classifier-"):
+                    raise GankitError(f"{'class coverage' if name == 'classes' else 'conditional accuracy'} needs "
+                                      "one of the shipped MNIST/Fashion-MNIST classifiers")
+                if m.takes == "labelled_logits":  # conditional accuracy: against the requested labels
+                    if labels is None:
+                        raise GankitError(f"metric '{name}' needs the labels the samples were generated for")
+                    out.update(m.fn(fake_z, labels))
+                elif m.takes == "images":
+                    out.update(m.fn(self.reference_images(), samples))
+                else:
+                    out.update(m.fn(real_f, fake_f) if m.takes == "features" else m.fn(fake_z))
         else:
             for name in names:
                 out.update(REGISTRY[name].fn(samples, self.distribution))
         return out
 
+    # ------------------------------------------------------------ what produced each value
 
-def records(values: dict, step: int, feature_net: str, n: int, source: str, checkpoint: str = "") -> list[dict]:
-    """One metrics.jsonl record per value."""
+    @property
+    def feature_net(self) -> str:
+        """One name for messages: the feature network, or what stands in for one."""
+        if self.domain != "image":
+            return "true-distribution"
+        return self._net.name if self._net is not None else "pixels (swd, msssim)"
+
+    def provenance(self, value: str) -> dict:
+        """What a value was computed with: network, its weights' SHA-256, reference split and size, resize."""
+        d = self.cfg.data
+        if self.domain != "image":
+            return {"feature_net": "true-distribution", "weights_sha256": "", "reference": self.reference_split,
+                    "reference_n": None, "resize": "none"}
+        metric = next(n for n, m in REGISTRY.items() if value.split("[")[0] in m.values)  # "swd[tag]" too
+        if d.name == "folder":
+            data_path = f"Resize+CenterCrop {d.resolution} (as training)"
+        else:
+            data_path = f"28->{d.resolution} bilinear antialias uint8 (as training)" if d.resolution not in (0, 28) \
+                else "none (28x28, as training)"
+        if d.flip:
+            data_path += ", half flipped"
+        ref_n = len(self._images) if self._images is not None else None
+        if REGISTRY[metric].takes == "images":
+            net, sha, into = f"pixels ({metric})", "", "uint8 as generated"
+        else:
+            net, sha, into = self.net.name, self.net.weights_sha256, self.net.resize
+        return {"feature_net": net, "weights_sha256": sha, "reference": self.reference_split,
+                "reference_n": ref_n, "resize": f"data: {data_path}; into the net: {into}"}
+
+
+
+def records(values: dict, step: int, feature_net, n: int, source: str, checkpoint: str = "") -> list[dict]:
+    """One metrics.jsonl record per value. `feature_net` is a name, or the Evaluator that scored the
+    values: each record then names its network, weights' SHA-256, reference split and size, resize."""
     now = time.strftime("%Y-%m-%dT%H:%M:%S")
-    base = {"step": step, "feature_net": feature_net, "n": n, "source": source, "time": now}
+    name = feature_net.feature_net if hasattr(feature_net, "provenance") else feature_net
+    base = {"step": step, "feature_net": name, "n": n, "source": source, "time": now}
     if checkpoint:
         base["checkpoint"] = checkpoint
-    return [{**base, "metric": k, "value": float(v)} for k, v in values.items()]
+    recs = [{**base, "metric": k, "value": float(v)} for k, v in values.items()]
+    if hasattr(feature_net, "provenance"):
+        for r in recs:
+            r.update(feature_net.provenance(r["metric"]))
+    return recs
 
 
 def append_records(run_path, recs: list[dict]) -> None:
@@ -114,9 +247,11 @@ def read_records(run_path) -> list[dict]:
     return read_jsonl(Path(run_path) / METRICS_FILE)
 
 
-def format_table(values: dict, feature_net: str, n: int) -> str:
+def format_table(values: dict, feature_net, n: int) -> str:
+    """A plain table; `feature_net` is one name, or an Evaluator (each value then names its own)."""
+    name = feature_net.provenance if hasattr(feature_net, "provenance") else lambda _k: {"feature_net": feature_net}
     rows = [("metric", "value", "feature network", "n")]
-    rows += [(k, f"{v:.6g}" if isinstance(v, float) and np.isfinite(v) else str(v), feature_net, str(n))
+    rows += [(k, f"{v:.6g}" if isinstance(v, float) and np.isfinite(v) else str(v), name(k)["feature_net"], str(n))
              for k, v in values.items()]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

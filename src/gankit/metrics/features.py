@@ -2,40 +2,44 @@
 
 - MNIST, Fashion-MNIST (any resolution, grey): the shipped classifier of that data set
   (`classifier-mnist`, `classifier-fashion-mnist`); 32x32 samples are resized to 28x28 with
-  bilinear interpolation and antialiasing.
-- RGB image folders: Inception-v3 (torchvision's implementation and ImageNet weights, 2048-d pool
-  features, inputs resized to 299x299 in [-1, 1]). Its values are not comparable with FIDs published
-  with the TensorFlow Inception graph. The weights are never downloaded at run time: they are read
-  from $GANKIT_INCEPTION_WEIGHTS or torch's hub cache ($TORCH_HOME/hub/checkpoints/). When they are
-  missing the error says how to provide them; there is no silent fallback to another network.
+  bilinear interpolation and antialiasing (the reference images take the same path, see evaluate.py).
+- RGB image folders: the standard FID network, the Inception-v3 port of TF's 2015-12-05 graph
+  (`pt_inception-2015-12-05` weights) as torch-fidelity implements it: uint8 input, resized to
+  299x299 with TF 1.x's bilinear resize (the documented FID preprocessing), 2048-d pool features and
+  the 1008 logits. Its weights are downloaded on first use into the user cache and checked
+  against their SHA-256 (see weights.py); offline the error says which file to place where. There
+  is no fallback to another network.
 - Toy sets: no network; metrics compare samples with the true distribution (`true-distribution`).
 
-Every metric record names the feature network that produced it.
+Every metric record names the feature network, its weights' SHA-256 and the resize on the way in.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import GankitError
+from .weights import INCEPTION, fetch, located
 
-INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"  # torchvision's ImageNet weights
-INCEPTION_URL = f"https://download.pytorch.org/models/{INCEPTION_FILE}"
+INCEPTION_NAME = "inception-v3-tf-2015-12-05"
+INCEPTION_RESIZE = "uint8 -> 299x299, TF1 bilinear (torch-fidelity)"
 
 
 @dataclass
 class FeatureNet:
-    """`name` goes into every metric record; `embed(images)` -> (features, logits), both float tensors."""
+    """`name`, `weights_sha256` and `resize` go into every metric record; `embed(images)` ->
+    (features, logits), both float tensors."""
 
     name: str
     module: torch.nn.Module
     prepare: callable
     device: torch.device
+    weights_sha256: str = ""
+    resize: str = ""
 
     @torch.no_grad()
     def embed(self, images: torch.Tensor, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,66 +51,67 @@ class FeatureNet:
         return torch.cat(feats), torch.cat(logits)
 
 
-def inception_weights_path() -> Path:
-    env = os.environ.get("GANKIT_INCEPTION_WEIGHTS")
-    if env:
-        return Path(env).expanduser()
-    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
+def inception_weights_path() -> Path | None:
+    """Where the Inception weights are now (hash not checked), or None when they are absent."""
+    return located(INCEPTION)
+
+
+def inception_available() -> bool:
+    """True when Inception metrics can run without asking: the weights are here, or may be downloaded."""
+    from .weights import offline
+
+    return inception_weights_path() is not None or not offline()
 
 
 class _Inception(torch.nn.Module):
-    """torchvision's Inception-v3 split into pool features (2048) and ImageNet logits."""
+    """torch-fidelity's Inception-v3 giving (2048 pool features, 1008 logits) for uint8 images."""
 
     def __init__(self, net):
         super().__init__()
         self.net = net
-        self.fc = net.fc
-        net.fc = torch.nn.Identity()
 
     def features_and_logits(self, x):
-        f = self.net(x)
-        return f, self.fc(f)
+        f, z = self.net(x)
+        return f, z
 
 
 def _inception_prepare(images: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] RGB -> 299x299 [-1, 1]: the Google weights expect exactly this range (torchvision's
-    `transform_input=True` maps ImageNet-normalised input back to it; we feed it directly)."""
-    if images.dtype == torch.uint8:
-        images = images.float().div(127.5).sub(1.0)
+    """RGB images -> uint8 (generated floats in [-1, 1] are quantised as a saved PNG would be)."""
+    from ..data import to_uint8
+
     if images.dim() != 4 or images.shape[1] != 3:
         raise GankitError(f"Inception-v3 features need RGB images (N, 3, H, W); got {tuple(images.shape)}")
-    return F.interpolate(images.float(), size=(299, 299), mode="bilinear", antialias=True, align_corners=False)
+    return images if images.dtype == torch.uint8 else to_uint8(images)
 
 
 def load_inception(device="cpu") -> FeatureNet:
-    from torchvision.models import inception_v3
-
-    path = inception_weights_path()
-    if not path.is_file():
-        raise GankitError(
-            f"Inception-v3 weights are not available here (looked for {path}); gankit does not download "
-            f"them during evaluation and uses no other network in their place.\n"
-            f"  Download {INCEPTION_URL} on a machine with network access and either put it at {path} "
-            f"or point $GANKIT_INCEPTION_WEIGHTS at the file.")
+    path = fetch(INCEPTION)  # checked: exactly the published bytes (or a GankitError saying what to do)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    except ImportError:
+        raise GankitError("the FID network needs torch-fidelity: pip install torch-fidelity") from None
+    try:
+        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                          feature_extractor_weights_path=str(path))
     except Exception as e:
         raise GankitError(f"{path} is not a loadable Inception-v3 weight file ({str(e).splitlines()[0][:200]})") from None
-    net = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=False)
-    net.load_state_dict(state)
-    net.aux_logits, net.AuxLogits = False, None
-    return FeatureNet("inception-v3-torchvision", _Inception(net).to(device).eval(), _inception_prepare,
-                      torch.device(device))
+    return FeatureNet(INCEPTION_NAME, _Inception(net).to(device).eval(), _inception_prepare, torch.device(device),
+                      INCEPTION.sha256, INCEPTION_RESIZE)
 
 
-def feature_net_for(data_name: str, channels: int, device="cpu") -> FeatureNet:
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def feature_net_for(data_name: str, channels: int, device="cpu", resolution: int = 28) -> FeatureNet:
     """The feature network for samples of data set `data_name` (see the module docstring)."""
-    from .classifier import CLASSIFIER_SETS, load_classifier, to_classifier_input
+    from .classifier import CLASSIFIER_SETS, load_classifier, to_classifier_input, weights_path
 
     if data_name in CLASSIFIER_SETS:
         return FeatureNet(f"classifier-{data_name}", load_classifier(data_name, device), to_classifier_input,
-                          torch.device(device))
+                          torch.device(device), file_sha256(weights_path(data_name)),
+                          "none" if resolution in (0, 28) else f"{resolution}->28 bilinear antialias")
     if channels == 3:
         return load_inception(device)
     raise GankitError(f"no feature network for {channels}-channel images of data set '{data_name}'; "
-                      "image metrics cover MNIST, Fashion-MNIST (shipped classifiers) and RGB (Inception-v3)")
+                      "image metrics cover MNIST, Fashion-MNIST (shipped classifiers) and RGB (Inception-v3, swd, msssim)")

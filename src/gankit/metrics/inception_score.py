@@ -14,20 +14,21 @@ from ..errors import GankitError
 from ._arrays import as_features
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
+def log_softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
 def inception_score(logits, splits: int = 10) -> dict:
-    """From logits (N, classes); {'is': mean over splits, 'is_std': std}."""
-    p = softmax(as_features(logits, "logits"))
-    if len(p) < splits:
-        raise GankitError(f"the score needs at least one sample per split ({splits}); got {len(p)}")
+    """From logits (N, classes); {'is': mean over splits, 'is_std': std}. Works in log space
+    throughout (log_softmax, log-mean-exp for log p(y)), so confident logits lose nothing to a clip."""
+    logp = log_softmax(as_features(logits, "logits"))
+    if len(logp) < splits:
+        raise GankitError(f"the score needs at least one sample per split ({splits}); got {len(logp)}")
     scores = []
-    for part in np.array_split(p, splits):
-        py = part.mean(axis=0, keepdims=True)
-        kl = (part * (np.log(np.clip(part, 1e-12, None)) - np.log(np.clip(py, 1e-12, None)))).sum(axis=1)
+    for part in np.array_split(logp, splits):
+        top = part.max(axis=0, keepdims=True)
+        log_py = top + np.log(np.exp(part - top).mean(axis=0, keepdims=True))  # log E_x p(y|x)
+        kl = (np.exp(part) * (part - log_py)).sum(axis=1)
         scores.append(np.exp(kl.mean()))
     return {"is": float(np.mean(scores)), "is_std": float(np.std(scores))}

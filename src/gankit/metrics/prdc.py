@@ -1,8 +1,11 @@
 """Precision and recall of the k-nearest-neighbour manifolds (Kynkäänniemi et al. 2019, k = 3), and
 density and coverage (Naeem et al. 2020, k = 5), from feature arrays.
 
-A set's manifold is the union of balls around its points, each of radius the distance to the
-point's k-th nearest neighbour in the same set (the point itself not counted).
+A set's manifold is the union of open balls around its points, each of radius the distance to the
+point's k-th nearest neighbour in the same set (the point itself not counted). "Inside" is the
+strict `<` of the papers' reference code: a ball of radius 0 (a point with k exact copies) holds
+nothing, and a point on a ball's edge is outside. Distances between equal vectors are exactly 0
+(round-off below 1e-12 of the squared norms is cut), so ties between copied images are real ties.
 - precision: fraction of generated points inside the real manifold
 - recall:    fraction of real points inside the generated manifold
 - density:   mean number of real balls holding each generated point, divided by k (about 1 when
@@ -23,8 +26,10 @@ CHUNK = 1024  # rows per distance block: bounds memory at CHUNK x N doubles
 
 def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Euclidean distances (len(a), len(b)) in float64."""
-    d2 = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None] - 2 * a @ b.T
-    return np.sqrt(np.clip(d2, 0, None))
+    na, nb = (a * a).sum(axis=1)[:, None], (b * b).sum(axis=1)[None]
+    d2 = na + nb - 2 * a @ b.T
+    d2[d2 <= 1e-12 * (na + nb)] = 0.0  # round-off of equal vectors: make their ties exact
+    return np.sqrt(d2)
 
 
 def _blocks(a: np.ndarray, b: np.ndarray):
@@ -46,7 +51,7 @@ def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
 
 def _inside_any(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """For each point: is it inside at least one ball (centre, radius)?"""
-    return np.concatenate([(d <= radii[None]).any(axis=1) for _, d in _blocks(points, centres)])
+    return np.concatenate([(d < radii[None]).any(axis=1) for _, d in _blocks(points, centres)])
 
 
 def precision_recall(real, fake, k: int = 3) -> dict:
@@ -61,8 +66,8 @@ def density_coverage(real, fake, k: int = 5) -> dict:
     r, f = as_features(real, "real features"), as_features(fake, "generated features")
     same_width(r, f)
     radii = knn_radii(r, k)
-    counts = np.concatenate([(d <= radii[None]).sum(axis=1) for _, d in _blocks(f, r)])  # real balls per fake
-    coverage = np.concatenate([(d.min(axis=1) <= radii[i:i + len(d)]) for i, d in _blocks(r, f)]).mean()
+    counts = np.concatenate([(d < radii[None]).sum(axis=1) for _, d in _blocks(f, r)])  # real balls per fake
+    coverage = np.concatenate([(d.min(axis=1) < radii[i:i + len(d)]) for i, d in _blocks(r, f)]).mean()
     return {"density": float(counts.sum() / (k * len(f))), "coverage": float(coverage)}
 
 

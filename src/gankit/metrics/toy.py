@@ -9,6 +9,11 @@ assigned to its nearest mode; it is *high quality* when it lies within 3 std of 
 is covered when at least one high-quality sample is assigned to it. `mode_kl` is the KL divergence
 of the histogram of high-quality samples over the modes from the uniform one (0 = modes equally
 filled, log K nats = all in one mode; with no high-quality sample at all it is reported as log K).
+These are VEEGAN's definitions (Srivastava et al. 2017: high quality = within 3 std of the nearest
+mode, a mode is captured when it is nearest to at least one high-quality sample, 2,500 samples),
+which PacGAN (Lin et al. 2018) reports as "modes", "high-quality samples" and "reverse KL":
+`mode_kl` = KL(P_G || P_data) over the modes, the generator's histogram first. That is the reverse
+direction; the forward KL(P_data || P_G) would be infinite as soon as one mode is missed.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
     G, D = build_networks(cfg.model, data_shape=(1, 32, 32))
 
-Every discriminator returns logits of shape (N, 1) (or one per group for S1). With
-model.conditional = "true" (resolved from the data by training.experiment.build) they are the
-conditional forms of nets/conditional.py: G(z, y), D(x, y).
+Every discriminator returns logits of shape (N, 1) (or one per group for S1, one per pack of
+model.d_pack samples for PacGAN). With model.conditional = "true" (resolved from the data by
+training.experiment.build) they are the conditional forms of nets/conditional.py: G(z, y), D(x, y).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .dcgan import (DCGANDiscriminator, DCGANGenerator, TConvDiscriminator, TCon
                     UpsampleDiscriminator, UpsampleGenerator)
 from .conditional import (LabelJoinedDiscriminator, LabelJoinedGenerator, ProjectionDiscriminator,
                           balanced_labels, is_conditional)
-from .layers import add_spectral_norm, dcgan_init
+from .layers import Packed, add_spectral_norm, dcgan_init
 from .mlp import GoodfellowDiscriminator, GoodfellowGenerator, MLPDiscriminator, MLPGenerator
 
 
@@ -90,8 +90,18 @@ ARCHITECTURES: dict[str, Architecture] = {
 
 def build_networks(m, data_shape: tuple) -> tuple[nn.Module, nn.Module]:
     """Build (G, D) for model config `m` and samples of `data_shape` (without the batch dimension)."""
+    pack = getattr(m, "d_pack", 1)
     if _classes(m):
+        if pack > 1:
+            raise GankitError("model.d_pack > 1 (PacGAN) packs samples of different classes into one input; "
+                              "it is not supported with model.conditional = true")
         g, d = _conditional_networks(m, tuple(data_shape))
+    elif pack > 1:  # D built for packs: m times the features (vectors) or the channels (images)
+        g = ARCHITECTURES[m.g].generator(m, tuple(data_shape))
+        if m.channels and len(data_shape) == 3:
+            m = replace(m, channels=m.channels * pack)
+        packed_shape = (data_shape[0] * pack, *data_shape[1:])
+        d = Packed(ARCHITECTURES[m.d].discriminator(m, packed_shape), pack)
     else:
         g = ARCHITECTURES[m.g].generator(m, tuple(data_shape))
         d = ARCHITECTURES[m.d].discriminator(m, tuple(data_shape))

@@ -72,6 +72,27 @@ class Moments(nn.Module):
         return torch.cat([mean.squeeze(1), std, z.pow(3).mean(1), z.pow(4).mean(1)], dim=1)
 
 
+class Packed(nn.Module):
+    """PacGAN packing: `inner` scores packs of `m` samples concatenated, (B, *s) -> (B/m, 1).
+
+    Consecutive samples form a pack: (B, C, H, W) -> (B/m, m*C, H, W) (the images stacked along
+    the channels) and (B, dim) -> (B/m, m*dim). The samples of a batch are drawn independently,
+    so each pack holds m independent samples, all real or all generated, as in Lin et al. (2018).
+    Each output depends on its own m samples only, so per-sample input gradients of the summed
+    outputs (the gradient penalty, R1) stay exact."""
+
+    def __init__(self, inner: nn.Module, m: int):
+        super().__init__()
+        self.inner, self.m = inner, m
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        if n % self.m:
+            raise GankitError(f"a batch of {n} samples does not split into packs of model.d_pack = {self.m}; "
+                              "make train.batch_size (per process) a multiple of it")
+        return self.inner(x.reshape(n // self.m, self.m * x.shape[1], *x.shape[2:]))
+
+
 def dcgan_init(module: nn.Module) -> None:
     """DCGAN initialisation: conv weights N(0, 0.02), batch-norm weights N(1, 0.02), biases 0.
     Linear layers keep PyTorch's default, as in seed S4's reference code (its init touches

@@ -2,7 +2,9 @@
 
     write_comparison(["runs/a", "runs/b"], "compare.html")   # + compare.png next to it
 
-Works on any run directories, finished or not, with or without metrics.jsonl.
+Works on any run directories, finished or not, with or without metrics.jsonl. A sweep folder
+(`gankit sweep`: sweep.json and seed-N/ runs) expands to its seeds' runs, followed by a row of
+their mean and one of their sample standard deviation.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import math
 from pathlib import Path
 
 from ..errors import GankitError
-from .page import (CSS, PALETTE, _finite, _fmt, _img, _table, metric_series, read_jsonl,
-                     training_stats)
 from ..plots import figure_png, pyplot
-from ..run import RunDir, atomic_write_bytes
+from ..run import RunDir, atomic_write_bytes, read_jsonl
+from .page import CSS, PALETTE, _finite, _fmt, _img, _table, metric_series, training_stats
 
+SWEEP_FILE = "sweep.json"  # written by gankit.sweep.runner (a layer above: only the name is shared)
 CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), ("d_real", "D(x)"), ("d_fake", "D(G(z))"))
 
 
@@ -44,10 +46,28 @@ class RunSummary:
         return row
 
 
+def sweep_runs(path) -> list[Path] | None:
+    """The seed runs of a sweep folder, in seed order; None when `path` is not a sweep."""
+    path = Path(path)
+    if not (path / SWEEP_FILE).is_file():
+        return None
+    seeds = sorted((p for p in path.glob("seed-*") if p.name[5:].isdigit() and p.is_dir()), key=lambda p: int(p.name[5:]))
+    if not seeds:
+        raise GankitError(f"the sweep {path} holds no seed runs yet; run its `gankit sweep` first")
+    return seeds
+
+
 def load_runs(paths) -> list[RunSummary]:
     if len(paths) < 1:
         raise GankitError("name at least one run directory to compare")
-    runs = [RunSummary(p) for p in paths]
+    runs = []
+    for p in paths:
+        seeds = sweep_runs(p)
+        for run_path in seeds or [p]:
+            run = RunSummary(run_path)
+            if seeds:
+                run.sweep, run.label = Path(p).name, f"{Path(p).name}/{run.label}"
+            runs.append(run)
     labels = [r.label for r in runs]
     if len(set(labels)) < len(labels):  # same folder names under different parents
         for r in runs:
@@ -55,8 +75,28 @@ def load_runs(paths) -> list[RunSummary]:
     return runs
 
 
+def sweep_rows(runs: list[RunSummary], rows: list[dict]) -> list[dict]:
+    """Per sweep: the mean and the sample standard deviation of every numeric column over its seeds."""
+    out = []
+    for name in dict.fromkeys(getattr(r, "sweep", None) for r in runs):
+        if name is None:
+            continue
+        mine = [row for r, row in zip(runs, rows) if getattr(r, "sweep", None) == name]
+        mean, std = {"run": f"{name} (mean of {len(mine)})"}, {"run": f"{name} (std)"}
+        for key in mine[0]:
+            vals = [row[key] for row in mine if _finite(row.get(key))]
+            if key == "run" or not vals or len(vals) < len(mine):
+                continue
+            m = sum(vals) / len(vals)
+            mean[key] = m
+            std[key] = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+        out += [mean, std]
+    return out
+
+
 def table(runs: list[RunSummary]) -> tuple[list[dict], list[str]]:
     rows = [r.row() for r in runs]
+    rows += sweep_rows(runs, rows)
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
@@ -66,7 +106,7 @@ def table(runs: list[RunSummary]) -> tuple[list[dict], list[str]]:
 def text_table(rows: list[dict], columns: list[str]) -> str:
     cells = [[_fmt(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
+    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 

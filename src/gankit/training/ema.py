@@ -42,8 +42,8 @@ class EMA:
         d = self.current_decay()
         avg = [p for p in self.module.parameters()]
         cur = [p.detach() for p in model.parameters()]
-        if avg:
-            torch._foreach_lerp_(avg, cur, 1.0 - d)  # avg += (1 - d) * (cur - avg)
+        for a, c in zip(avg, cur):  # public per-tensor lerp (the foreach form is a private torch API)
+            a.lerp_(c, 1.0 - d)  # avg += (1 - d) * (cur - avg)
         for b_avg, b in zip(self.module.buffers(), model.buffers()):
             b_avg.copy_(b)
         self.updates += 1
