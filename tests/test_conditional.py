@@ -275,3 +275,21 @@ def test_eval_reports_conditional_accuracy_of_a_conditional_run(tmp_path, data_r
                  "--set", "model.hidden=16", *sum((["--set", s] for s in QUIET), [])]) == 0
     assert main(["eval", str(plain), "--metrics", "cond", "--n", "50", "--data-root", str(data_root)]) != 0
     assert "this run is unconditional" in capsys.readouterr().err
+
+
+def test_a_resumed_conditional_run_sees_the_same_labelled_batches(tmp_path, one_thread):
+    from gankit import api
+    from gankit.run import RunDir
+
+    x, y = coded_images(96, classes=3)
+    cfg = load_preset("ring-2d", [*TINY_IMAGES, "model.conditional=true", "train.steps=5"])
+    straight = make_trainer(cfg, progress=False, data=(x, y))
+    straight.fit()
+    run = RunDir.create("half", tmp_path / "half")
+    half = make_trainer(cfg.replace(train=cfg.train.__class__(**{**cfg.train.__dict__, "steps": 2})), run,
+                        progress=False, data=(x, y))
+    half.fit()  # 2 steps into the first epoch of 6 batches, then resumed to 5
+    resumed = api.resume(run, overrides=["train.steps=5"], progress=False, data=(x, y))
+    resumed.fit()
+    for a, b in zip(straight.D.state_dict().values(), resumed.D.state_dict().values()):
+        assert torch.equal(a, b)
