@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 
-import torch
 from torch.profiler import ProfilerActivity, profile
 
 from gankit.training.timing import time_trainer

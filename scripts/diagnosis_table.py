@@ -1,25 +1,47 @@
 """The diagnosis on real runs: settings that produce each failure, and healthy defaults, over seeds.
 
-    python scripts/diagnosis_table.py                 # markdown table on stdout (several minutes on CPU)
+    python scripts/diagnosis_table.py --data-root ../shared/data             # markdown table (about 25 min on 2 busy cores)
     python scripts/diagnosis_table.py --seeds 0 1 2 --only healthy d_overpowering
+    python scripts/diagnosis_table.py --only ring2d_preset --seeds 0 1 2 3 4 5
 
 Each row trains a short run (no run directory) and reports, per seed, the findings as
 kind@step, the step being the log at which the live diagnosis announced it, and -end when the
-finding cleared before the end of the run (end = the last step at which it held).
+finding cleared before the end of the run (end = the last step at which it held); for the
+coverage findings, the modes or classes missing at the end.
+
+Rows with a ground truth (`truth`) are scored against it rather than against a fixed expectation:
+at the end of the run 2,000 samples from fixed noise are scored independently of the 256
+diagnostic ones (modes by gankit.metrics.toy.mode_stats, classes by the shipped classifier); a
+run ending with fewer than all modes or classes must end with a mode_collapse or
+partial_mode_collapse finding still active (else it is a miss), and one ending with all of them
+must not (else a false alarm).
+
+The overfitting rows build an image folder from Fashion-MNIST (as RGB PNGs): 300 training images
+(small: D memorises them) or 6,000 (large), with 300 held-out test images for diagnosis.holdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
+from gankit.callbacks.diagnosis import DiagnosisCallback
 from gankit.config import load_preset
-from gankit.callbacks.diagnosis import train_and_diagnose
+from gankit.diagnosis.rules import Context
+from gankit.errors import GankitError
+from gankit.training.experiment import build
+from gankit.training.loop import Trainer
 
 RING = ["train.steps=400", "train.log_every=20", "data.size=16000"]
-# name -> (preset, overrides, the finding the setting is meant to produce)
+CRITIC = ["loss.kind=wgan-gp", "train.d_steps=5", "optim.g.lr=1e-4", "optim.d.lr=1e-4", "optim.g.beta1=0",
+          "optim.d.beta1=0", "optim.g.beta2=0.9", "optim.d.beta2=0.9"]
+FOLDER = ["data.resolution=32", "data.flip=false", "train.epochs=100000", "train.steps=560", "train.log_every=40"]
+COVERAGE = ("mode_collapse", "partial_mode_collapse")
+# name -> (preset, overrides, the finding the setting is meant to produce, or "truth": judged by the end state)
 SETTINGS = {
     "healthy": ("ring-2d", RING, "healthy"),
     "d_overpowering": ("ring-2d", RING + ["optim.d.lr=5e-3", "optim.g.lr=1e-4", "train.d_steps=5"], "d_overpowering"),
@@ -36,6 +58,16 @@ SETTINGS = {
                                    "model.hidden=64", "train.batch_size=256", "optim.d.lr=2e-3", "optim.g.lr=5e-4"],
                    "healthy"),
     "seed_s1_preset": ("gaussian-1d", ["train.steps=400", "train.log_every=20"], None),
+    # partial collapse: the presets as a user runs them, judged by how many modes / classes they end with
+    "ring2d_preset": ("ring-2d", [], "truth"),
+    "ring2d_stable": ("ring-2d-stable", [], "truth"),
+    "mnist_collapse": ("mlp-mnist", ["train.steps=1000", "train.log_every=100"], "truth"),
+    # critics: divergence judged on the critic gap and gradient norms
+    "critic_divergence": ("ring-2d", RING + CRITIC[:1] + ["optim.g.lr=0.5", "optim.d.lr=0.5"], "divergence"),
+    "critic_ring": ("ring-2d", RING + CRITIC + ["train.steps=1000"], None),
+    # the small-data failure
+    "overfit_small_folder": ("dcgan-rgb", FOLDER + ["data.root={small}", "diagnosis.holdout={held}"], "overfitting_d"),
+    "large_folder": ("dcgan-rgb", FOLDER + ["data.root={large}", "diagnosis.holdout={held}"], "no overfitting_d"),
 }
 DESCRIBE = {
     "healthy": "ring-2d preset",
@@ -48,7 +80,106 @@ DESCRIBE = {
     "oscillation": "ring-2d, lr 1e-2, Adam beta1 0.9",
     "healthy_1d": "gaussian-1d, single-sample D, normal noise",
     "seed_s1_preset": "gaussian-1d preset (D on groups of 100)",
+    "ring2d_preset": "ring-2d preset, whole run (5000 steps)",
+    "ring2d_stable": "ring-2d-stable preset, whole run (R1 + EMA)",
+    "mnist_collapse": "mlp-mnist preset (seed S2), 1000 steps",
+    "critic_divergence": "ring-2d, WGAN-GP, Adam lr 0.5",
+    "critic_ring": "ring-2d, WGAN-GP (lr 1e-4, 5 critic steps), 1000 steps",
+    "overfit_small_folder": "dcgan-rgb 32 px, 300 Fashion-MNIST images, 560 steps",
+    "large_folder": "dcgan-rgb 32 px, 6,000 Fashion-MNIST images, 560 steps",
 }
+TRUTH_SAMPLES = 2000
+
+
+def build_folders(data_root, work: Path) -> dict:
+    """{small, large, held}: folders of Fashion-MNIST images as RGB PNGs (train split; held-out: test)."""
+    from PIL import Image
+
+    from gankit.data.idx import load_idx_images
+
+    train, _ = load_idx_images("fashion-mnist", data_root, "train", download=False)
+    test, _ = load_idx_images("fashion-mnist", data_root, "test", download=False)
+    out = {}
+    for name, images, n in (("small", train, 300), ("large", train, 6000), ("held", test, 300)):
+        folder = work / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            Image.fromarray(images[i, 0].numpy()).convert("RGB").save(folder / f"{i:05d}.png")
+        out[name] = str(folder)
+    return out
+
+
+@torch.no_grad()
+def end_state(trainer) -> tuple[int, int] | None:
+    """(modes or classes covered, total) by 2,000 samples from noise fixed apart from the diagnosis's."""
+    samples = trainer.generate(trainer.noise(TRUTH_SAMPLES, torch.Generator().manual_seed(7))).cpu()
+    dist = trainer.dataset.distribution
+    if dist is not None and len(dist.means) > 1:
+        from gankit.metrics.toy import mode_stats
+
+        return mode_stats(samples.double().numpy(), dist)["modes"], len(dist.means)
+    if trainer.cfg.data.name in ("mnist", "fashion-mnist"):
+        from gankit.metrics.classes import class_coverage
+        from gankit.metrics.classifier import load_classifier, to_classifier_input
+
+        logits = load_classifier(trainer.cfg.data.name)(to_classifier_input(samples))
+        return class_coverage(logits.numpy())["classes"], logits.shape[1]
+    return None
+
+
+def train(cfg, data_root):
+    cb = DiagnosisCallback(Context.from_config(cfg), verbose=False, data_root=data_root)
+    trainer = Trainer(build(cfg, data_root), None, [cb], progress=False)
+    try:
+        trainer.fit()
+    except GankitError:
+        if "divergence" not in cb.detected:
+            raise
+    return cb, trainer
+
+
+def cell(cb, truth) -> str:
+    findings = cb.findings()
+    if [f.kind for f in findings] == ["healthy"]:
+        text = "healthy"
+    else:
+        first, last = {}, {}
+        for f in findings:
+            first.setdefault(f.kind, f)
+            last[f.kind] = f
+        parts = []
+        for k, s in sorted(cb.detected.items(), key=lambda kv: kv[1]):
+            part = f"{k}@{s}" + ("" if last[k].active else f"-{last[k].end_step}")
+            ev = last[k].evidence
+            missing = ev.get("modes_missing", ev.get("classes_missing"))
+            if last[k].active and missing:
+                part += f" (missing {','.join(missing)})"
+            if k == "overfitting_d":
+                part += f" (r_v {ev['overfit_rv']:.2f}, r_t {ev.get('r_t', float('nan')):.2f})"
+            parts.append(part)
+        text = ", ".join(parts)
+    if truth is not None:
+        text += f"; end: {truth[0]}/{truth[1]}"
+    return text
+
+
+def judge(expected, cb, truth) -> str:
+    """hit | miss | false alarm | ok (a healthy run called healthy) | '' (nothing expected)."""
+    active = {f.kind for f in cb.findings() if f.active}
+    if expected == "truth":
+        if truth is None:
+            return ""
+        flagged = bool(active & set(COVERAGE))
+        if truth[0] < truth[1]:
+            return "hit" if flagged else "miss"
+        return "false alarm" if flagged else "ok"
+    if expected == "healthy":
+        return "ok" if [f.kind for f in cb.findings()] == ["healthy"] else "false alarm"
+    if expected and expected.startswith("no "):
+        return "false alarm" if expected[3:] in cb.detected else "ok"
+    if expected:
+        return "hit" if expected in cb.detected else "miss"
+    return ""
 
 
 def main() -> None:
@@ -59,29 +190,31 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     rows = args.only or list(SETTINGS)
-    print(f"| setting | steps | expected | " + " | ".join(f"seed {s}" for s in args.seeds) + " | detected |")
-    print("|---|---|---|" + "---|" * len(args.seeds) + "---|")
+    folders = {}
+    if any("{" in " ".join(SETTINGS[r][1]) for r in rows):
+        folders = build_folders(args.data_root, Path(tempfile.mkdtemp(prefix="gankit-diagnosis-")))
+    print("| setting | expected | " + " | ".join(f"seed {s}" for s in args.seeds) + " | scored |")
+    print("|---|---|" + "---|" * len(args.seeds) + "---|")
+    totals = {"hit": 0, "miss": 0, "false alarm": 0, "ok": 0}
     for name in rows:
         preset, overrides, expected = SETTINGS[name]
-        cells, hits = [], 0
+        overrides = [o.format(**folders) for o in overrides]
+        cells, verdicts = [], []
         for seed in args.seeds:
             cfg = load_preset(preset, overrides + [f"seed={seed}"])
             t0 = time.perf_counter()
-            cb = train_and_diagnose(cfg, args.data_root)
-            findings = cb.findings()
-            if [f.kind for f in findings] == ["healthy"]:
-                cell = "healthy"
-            else:
-                first = {}
-                for f in findings:
-                    first.setdefault(f.kind, f)
-                cell = ", ".join(f"{k}@{s}" + ("" if first[k].active else f"-{first[k].end_step}")
-                                 for k, s in sorted(cb.detected.items(), key=lambda kv: kv[1]))
-            cells.append(f"{cell} ({time.perf_counter() - t0:.0f}s)")
-            hits += expected is not None and (expected in cb.detected or cell == expected)
-        steps = next(o.split("=")[1] for o in overrides if o.startswith("train.steps="))
-        detected = f"{hits}/{len(args.seeds)}" if expected else "-"
-        print(f"| {DESCRIBE[name]} | {steps} | {expected or '-'} | " + " | ".join(cells) + f" | {detected} |", flush=True)
+            cb, trainer = train(cfg, args.data_root)
+            truth = end_state(trainer) if expected == "truth" else None
+            verdict = judge(expected, cb, truth)
+            verdicts.append(verdict)
+            if verdict:
+                totals[verdict] += 1
+            mark = f" **{verdict}**" if verdict in ("miss", "false alarm") else ""
+            cells.append(f"{cell(cb, truth)} ({time.perf_counter() - t0:.0f}s){mark}")
+        scored = ", ".join(f"{verdicts.count(v)} {v}" for v in ("hit", "ok", "miss", "false alarm") if v in verdicts)
+        print(f"| {DESCRIBE[name]} | {expected or '-'} | " + " | ".join(cells) + f" | {scored or '-'} |", flush=True)
+    print(f"\n{totals['hit']} failures detected, {totals['miss']} missed; {totals['ok']} healthy runs called healthy, "
+          f"{totals['false alarm']} false alarms")
 
 
 if __name__ == "__main__":

@@ -226,6 +226,9 @@ def test_eval_device_auto_and_a_clear_error_for_a_missing_gpu(tmp_path, capsys, 
                  "--set", "train.steps=3", "--set", "eval.every=0", "--set", "model.hidden=16"]) == 0
     assert main(["eval", str(run), "--n", "200", "--metrics", "fid", "--device", "auto",
                  "--data-root", str(data_root)]) == 0
+    assert main(["eval", str(run), "--n", "200", "--metrics", "fid", "--reference", "train",
+                 "--data-root", str(data_root)]) == 0
+    assert [r["reference"] for r in read_metrics(run)] == ["test", "train"]
     if not torch.cuda.is_available():
         assert main(["eval", str(run), "--n", "200", "--device", "cuda", "--data-root", str(data_root)]) == 2
         assert "no CUDA GPU" in capsys.readouterr().err

@@ -5,6 +5,7 @@
     gankit train ring-2d                 train (embedded data, no download)
     gankit train dcgan-mnist32 --set train.epochs=3 --data-root ../shared/data
     gankit train --resume runs/ring-2d-20261123-101500
+    gankit sweep ring-pacgan2 --seeds 0-9     10 seeds, mean ± std of every final value (resumable)
     gankit sample runs/ring-2d-... --n 64 --out grid.png
 
 Each subcommand lives in gankit/commands/<name>.py as add_parser(subparsers) + run(args).

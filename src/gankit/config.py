@@ -59,9 +59,11 @@ class ModelConfig:
     dropout: float = 0.0  # D dropout probability where the architecture has dropout
     resolution: int = 0  # image side the networks are built for (0 = from the data)
     channels: int = 0  # image channels (0 = from the data)
-    init: str = "default"  # default | dcgan  (N(0, 0.02) convs, N(1, 0.02) batch norm)
+    init: str = "default"  # default | dcgan (N(0, 0.02) convs, N(1, 0.02) batch norm) | kaiming (He, biases 0)
     d_norm: str = "batch"  # batch | layer | none: D's normalisation in the DCGAN families (WGAN-GP: no batch norm)
     spectral_norm: bool = False  # spectral normalisation on every conv/linear layer of D
+    d_width: float = 1.0  # DCGAN families: D's channel widths times this (more D capacity); 1 = the seeds'
+    g_width: float = 1.0  # DCGAN families: G's channel widths times this
     conditional: str = "false"  # false | true | auto (true when the data have labels): G(z, y), D(x, y)
     num_classes: int = 0  # classes of a conditional model; 0 = from the data's labels
 
@@ -75,6 +77,9 @@ class LossConfig:
     d_reduction: str = "sum"  # sum | mean  of the real and fake D losses
     gp_weight: float = 10.0  # wgan-gp: lambda of the gradient penalty on real/fake interpolates
     r1_gamma: float = 0.0  # >0: R1 penalty gamma/2 * E|grad D(x)|^2 on real samples (any loss)
+    r2_gamma: float = 0.0  # >0: R2 penalty gamma/2 * E|grad D(G(z))|^2 on generated samples (R3GAN)
+    feature_matching: float = 0.0  # >0: G also descends this * |E f(x) - E f(G(z))|^2 on D's features
+    perceptual: str = ""  # "" only: a VGG/LPIPS loss needs pretrained weights gankit cannot fetch
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ class TrainConfig:
     rollback_lr_factor: float = 0.5  # rollback: both learning rates are multiplied by this each time
     sync_bn: bool = False  # several GPUs: batch norm over the global batch (SyncBatchNorm; CUDA only)
     dist_timeout: float = 1800.0  # several processes: seconds a collective waits for a lost rank before failing
+    g_pause_below: float = 0.0  # >0: skip G's updates while D's accuracy (last log interval) is below this
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,24 @@ class SpeedConfig:
 
 
 @dataclass(frozen=True)
+class DiagnosisConfig:
+    holdout: str = ""  # folder of real images D never trains on, for the overfitting check (MNIST-like sets: the other split)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Differentiable augmentation of every image D sees, real and generated (DiffAugment), with
+    ADA's adaptive probability (gankit.augment). Off by default."""
+    policy: str = ""  # comma-separated: color, translation, cutout; "" = off
+    p: float = 1.0  # probability each op is applied to a sample (ADA: the starting value)
+    ada_target: float = 0.0  # >0: adapt p so r_t = E[sign(D(x_real))] stays near this (ADA: 0.6)
+    ada_interval: int = 4  # D steps between two adjustments of p
+    ada_images: int = 500_000  # images over which p can move from 0 to 1 (the adjustment rate)
+    translation: float = 0.125  # largest shift, as a fraction of the image side
+    cutout: float = 0.5  # side of the cut-out square, as a fraction of the image side
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "custom"
     description: str = ""
@@ -155,6 +179,8 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     log: LogConfig = field(default_factory=LogConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
+    diagnosis: DiagnosisConfig = field(default_factory=DiagnosisConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -172,7 +198,7 @@ CHOICES = {
     "model.noise": ("normal", "uniform"),
     "model.g_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
     "model.d_activation": ("relu", "leaky_relu", "elu", "softplus", "tanh"),
-    "model.init": ("default", "dcgan"),
+    "model.init": ("default", "dcgan", "kaiming"),
     "loss.kind": None,  # the rows of gankit.losses.LOSSES, checked in validate()
     "model.d_norm": ("batch", "layer", "none"),
     "model.conditional": ("false", "true", "auto"),
@@ -217,6 +243,7 @@ def validate(cfg: Config) -> Config:
                 f"{key} = {flat[key]!r} is not a known architecture{did_you_mean(flat[key], ARCHITECTURES)}; "
                 f"choose one of: {', '.join(sorted(ARCHITECTURES))}"
             )
+    _check_penalty_norm(cfg)
     dev = cfg.device
     if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise GankitError(f"device = {dev!r} is not valid; use auto, cpu, cuda or cuda:N")
@@ -261,9 +288,10 @@ def validate(cfg: Config) -> Config:
             v = flat[f"optim.{side}.{b}"]
             if not 0 <= v < 1:
                 raise GankitError(f"optim.{side}.{b} must be in [0, 1) (got {v})")
-    for key in ("loss.gp_weight", "loss.r1_gamma", "optim.d_lr_ratio"):
+    for key in ("loss.gp_weight", "loss.r1_gamma", "loss.r2_gamma", "loss.feature_matching", "optim.d_lr_ratio"):
         if not (flat[key] >= 0 and math.isfinite(flat[key])):
             raise GankitError(f"{key} must be 0 or a positive number (got {flat[key]})")
+    _validate_better(cfg)
     if not 0 <= cfg.train.ema < 1:
         raise GankitError(f"train.ema must be in [0, 1): a decay such as 0.999, or 0 for no average (got {cfg.train.ema})")
     t = cfg.train
@@ -292,6 +320,61 @@ def validate(cfg: Config) -> Config:
         if r != 0 and (r < 8 or r & (r - 1)) and not (r == 28):
             raise GankitError(f"{key} = {r} is not valid: use 28 or a power of two of at least 8 (32, 64, 128, ...)")
     return cfg
+
+
+def _check_penalty_norm(cfg: Config) -> None:
+    """A gradient penalty (wgan-gp), R1 or R2 differentiates D's summed outputs: exact only when each
+    output depends on its own sample. Batch norm in training mode mixes the samples of a batch
+    through its statistics, so the penalty would be computed on the wrong gradient."""
+    from .losses import kind_has_gp
+
+    m, loss = cfg.model, cfg.loss
+    penalty = (f"loss.kind = {loss.kind!r} (a gradient penalty)" if kind_has_gp(loss.kind) and loss.gp_weight > 0
+               else f"loss.r1_gamma = {loss.r1_gamma:g} (an R1 penalty)" if loss.r1_gamma > 0
+               else f"loss.r2_gamma = {loss.r2_gamma:g} (an R2 penalty)" if getattr(loss, "r2_gamma", 0) > 0 else "")
+    if penalty and m.d.startswith("dcgan") and m.d_norm == "batch":
+        raise GankitError(
+            f"{penalty} needs D's gradient per sample, but model.d = {m.d!r} normalises with batch norm "
+            "(model.d_norm = \"batch\"), which mixes the samples of a batch, so the penalty would be computed on "
+            "the wrong gradient. Use --set model.d_norm=layer (or none), as the dcgan-mnist32-wgangp preset does")
+
+
+def _validate_better(cfg: Config) -> None:
+    """The settings of issue 17: widths, G pause, perceptual loss, augmentation."""
+    for key in ("d_width", "g_width"):
+        w = getattr(cfg.model, key)
+        if not (0 < w <= 16 and math.isfinite(w)):
+            raise GankitError(f"model.{key} must be in (0, 16], e.g. 2 for twice the channels (got {w})")
+        if w != 1.0 and not cfg.model.__dict__[key[0]].startswith("dcgan"):
+            raise GankitError(f"model.{key} applies to the DCGAN families; model.{key[0]} = "
+                              f"'{cfg.model.__dict__[key[0]]}' (set model.hidden for the MLPs)")
+    if not 0 <= cfg.train.g_pause_below < 1:
+        raise GankitError(f"train.g_pause_below must be in [0, 1): D's accuracy below which G waits, e.g. 0.6; "
+                          f"0 = never (got {cfg.train.g_pause_below})")
+    if cfg.loss.perceptual:
+        raise GankitError(f"loss.perceptual = {cfg.loss.perceptual!r}: a VGG or LPIPS loss needs pretrained "
+                          "weights, which gankit does not ship or download; use loss.feature_matching (matching "
+                          "D's own features, Salimans et al. 2016), which needs no pretrained network")
+    from .augment.policy import check_policy  # late import: the ops import torch
+
+    a = cfg.augment
+    check_policy(a.policy)
+    if a.policy and cfg.data.name not in IMAGE_DATA:
+        raise GankitError(f"augment.policy applies to images; data.name = {cfg.data.name!r} is a toy set "
+                          "(set augment.policy = \"\")")
+    if not 0 <= a.p <= 1:
+        raise GankitError(f"augment.p must be in [0, 1] (got {a.p})")
+    if not 0 <= a.ada_target < 1:
+        raise GankitError(f"augment.ada_target must be in [0, 1), e.g. 0.6; 0 = a fixed p (got {a.ada_target})")
+    if a.ada_target > 0 and not a.policy:
+        raise GankitError("augment.ada_target is set but augment.policy is empty: name the augmentations, "
+                          "e.g. augment.policy = \"color,translation,cutout\"")
+    if a.ada_interval < 1 or a.ada_images < 1:
+        raise GankitError(f"augment.ada_interval and augment.ada_images must be at least 1 "
+                          f"(got {a.ada_interval}, {a.ada_images})")
+    if not (0 <= a.translation < 1 and 0 <= a.cutout < 1):
+        raise GankitError(f"augment.translation and augment.cutout are fractions of the image side in [0, 1) "
+                          f"(got {a.translation}, {a.cutout})")
 
 
 # ---------------------------------------------------------------- dict <-> dataclass

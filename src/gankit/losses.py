@@ -6,10 +6,12 @@ same mathematics as Sigmoid + BCELoss but stable and safe under autocast.
     obj = make_objective(cfg.loss)
     d_loss = obj.d_loss(D(x), D(G(z).detach())) + obj.penalty(D, x, G(z).detach())  # penalty may be None
     g_loss = obj.g_loss(D(G(z)))            # relativistic rows also take D(x): obj.g_loss(D(G(z)), D(x))
+    g_extra = obj.g_extra(D, x, G(z))       # feature matching (loss.feature_matching), or None
 
 Adding a loss is one new row of LOSSES: config choices, the diagnosis (critic or not) and the
 speed settings (penalty or not) read what they need from it. For critics (wgan-gp, hinge) D's
-raw output is a score, not a probability.
+raw output is a score, not a probability. rpgan (R3GAN's relativistic pairing) is a critic whose
+score has no meaningful zero at all: only D(x) - D(G(z)) enters the loss.
 """
 
 from __future__ import annotations
@@ -67,6 +69,16 @@ def _critic_g(fake, real, s):
     return -fake.mean()  # raise the critic's score of G's samples
 
 
+def _rpgan_d(real, fake, s):
+    # R3GAN's relativistic pairing: each real sample against the generated one beside it;
+    # D descends softplus(-(D(x) - D(G(z)))). One term: the "fake" half is zero.
+    return F.softplus(fake - real).mean(), real.new_zeros(())
+
+
+def _rpgan_g(fake, real, s):
+    return F.softplus(real - fake).mean()  # softplus(-(D(G(z)) - D(x))): G's samples above the reals beside them
+
+
 def _probability(out):
     return torch.sigmoid(out)
 
@@ -90,6 +102,8 @@ class Loss:
     critic: bool = False  # D's output is a score defined up to an offset, not a probability
     gradient_penalty: bool = False  # WGAN-GP's penalty on real/fake interpolates (weight loss.gp_weight)
     g_needs_real: bool = False  # G's loss also reads D(x) (relativistic losses): one more D forward
+    relative: bool = False  # the loss sees only D(x) - D(G(z)): D's verdicts are taken against the
+    # midpoint of the batch's mean real and mean fake scores, not against a fixed threshold
     about: str = ""
 
 
@@ -102,6 +116,11 @@ LOSSES: dict[str, Loss] = {
                     about="Wasserstein critic E[D(G(z))] - E[D(x)] + lambda * GP"),
     "hinge": Loss(_hinge_d, _critic_g, _raw, lambda s: 0.0, critic=True,
                   about="hinge: E[relu(1 - D(x))] + E[relu(1 + D(G(z)))], G: -E[D(G(z))]"),
+    # a critic: the loss is unchanged when a constant is added to D, so its raw output is a score
+    # with no meaningful zero; verdicts (accuracy, ADA's sign) are relative (see Objective.verdicts)
+    "rpgan": Loss(_rpgan_d, _rpgan_g, _raw, lambda s: 0.0, critic=True, g_needs_real=True, relative=True,
+                  about="R3GAN's relativistic pairing: D softplus(-(D(x) - D(G(z)))), G softplus(-(D(G(z)) - D(x))); "
+                        "use with loss.r1_gamma and loss.r2_gamma"),
 }
 KINDS = tuple(LOSSES)
 
@@ -120,7 +139,8 @@ def is_critic(kind: str) -> bool:
 
 def has_penalty(loss_cfg) -> bool:
     """Whether D's loss holds a gradient of a gradient (GP or R1): bf16 rounding visibly perturbs it."""
-    return kind_has_gp(loss_cfg.kind) or getattr(loss_cfg, "r1_gamma", 0.0) > 0
+    return (kind_has_gp(loss_cfg.kind) or getattr(loss_cfg, "r1_gamma", 0.0) > 0
+            or getattr(loss_cfg, "r2_gamma", 0.0) > 0)
 
 
 def kind_has_gp(kind: str) -> bool:
@@ -152,6 +172,22 @@ def r1_penalty(d, real: torch.Tensor) -> torch.Tensor:
     return _input_grad(d, real).pow(2).sum(1).mean()
 
 
+def r2_penalty(d, fake: torch.Tensor) -> torch.Tensor:
+    """R2: the same on generated samples, E[|grad D(G(z))|^2] (R3GAN pairs it with R1)."""
+    return _input_grad(d, fake).pow(2).sum(1).mean()
+
+
+def feature_matching(d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Salimans et al. 2016: |E f(x) - E f(G(z))|^2 with f D's last hidden features (D.features);
+    the real side is a fixed target for G."""
+    if not callable(getattr(d, "features", None)):
+        raise GankitError(f"loss.feature_matching needs a D with a features(x) method; {type(d).__name__} has "
+                          "none (gankit's built-in discriminators have one; add it to your own D)")
+    with torch.no_grad():
+        target = d.features(real).flatten(1).mean(0)
+    return (d.features(fake).flatten(1).mean(0) - target).pow(2).sum()
+
+
 # ---------------------------------------------------------------- a row with its settings
 
 @dataclass(frozen=True)
@@ -166,6 +202,8 @@ class Objective:
     d_reduction: str = "sum"
     gp_weight: float = 10.0  # wgan-gp's lambda
     r1_gamma: float = 0.0  # >0 adds gamma/2 * R1 to D's loss
+    r2_gamma: float = 0.0  # >0 adds gamma/2 * R2 (on generated samples) to D's loss
+    feature_matching: float = 0.0  # >0 adds this * feature matching to G's loss
 
     @property
     def row(self) -> Loss:
@@ -197,7 +235,26 @@ class Objective:
             terms.append(self.gp_weight * gradient_penalty(d, real, fake))
         if self.r1_gamma > 0:
             terms.append(0.5 * self.r1_gamma * r1_penalty(d, real))
+        if self.r2_gamma > 0:
+            terms.append(0.5 * self.r2_gamma * r2_penalty(d, fake))
         return sum(terms) if terms else None
+
+    def g_extra(self, d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        """Terms G's loss adds beyond the row's: feature matching on D's features. None when none."""
+        return self.feature_matching * feature_matching(d, real, fake) if self.feature_matching > 0 else None
+
+    def verdicts(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per sample, +1 where D calls it real and -1 where D calls it generated, for the real and
+        the generated batch: the sign of (score - threshold). A relative row (rpgan) has no fixed
+        zero, so its cut is the midpoint of the batch's mean real and mean generated scores."""
+        s_real, s_fake = self.score(real_out).detach(), self.score(fake_out).detach()
+        cut = (s_real.mean() + s_fake.mean()) / 2 if self.row.relative else self.threshold
+        return torch.where(s_real > cut, 1.0, -1.0), torch.where(s_fake > cut, 1.0, -1.0)
+
+    def accuracy(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+        """D's accuracy on one batch of each: reals called real and generated called generated."""
+        v_real, v_fake = self.verdicts(real_out, fake_out)
+        return ((v_real > 0).float().mean() + (v_fake < 0).float().mean()) / 2
 
     def score(self, out: torch.Tensor) -> torch.Tensor:
         """What is reported as D(x): a probability for BCE, D's raw output otherwise
@@ -215,4 +272,5 @@ class Objective:
 def make_objective(loss_cfg) -> Objective:
     loss_row(loss_cfg.kind)  # a clear error for an unknown kind
     return Objective(loss_cfg.kind, loss_cfg.g_form, loss_cfg.real_target, loss_cfg.fake_target,
-                     loss_cfg.d_reduction, getattr(loss_cfg, "gp_weight", 10.0), getattr(loss_cfg, "r1_gamma", 0.0))
+                     loss_cfg.d_reduction, getattr(loss_cfg, "gp_weight", 10.0), getattr(loss_cfg, "r1_gamma", 0.0),
+                     getattr(loss_cfg, "r2_gamma", 0.0), getattr(loss_cfg, "feature_matching", 0.0))

@@ -84,20 +84,26 @@ def jsd(samples, dist) -> dict:
     return {"jsd": jsd_1d(x[:, 0], dist)}
 
 
-def mode_stats(samples, dist, sigmas: float = 3.0) -> dict:
-    """{'modes': modes covered, 'hq': fraction of high-quality samples, 'mode_kl': nats}."""
+def mode_histogram(samples, dist, sigmas: float = 3.0) -> tuple[np.ndarray, float]:
+    """(high-quality samples assigned to each mode, fraction of high-quality samples): mode i is
+    covered when its count is above 0. The diagnosis reads which modes are missing from it."""
     x = as_features(samples, "samples", min_rows=1)
     _check_dim(x, dist, "modes")
     means = np.asarray(dist.means, dtype=np.float64)
     d = np.sqrt(((x[:, None, :] - means[None]) ** 2).sum(-1))  # (N, modes)
     nearest, dist_min = d.argmin(axis=1), d.min(axis=1)
     good = dist_min <= sigmas * dist.std
-    k = len(means)
-    counts = np.bincount(nearest[good], minlength=k)
+    return np.bincount(nearest[good], minlength=len(means)), float(good.mean())
+
+
+def mode_stats(samples, dist, sigmas: float = 3.0) -> dict:
+    """{'modes': modes covered, 'hq': fraction of high-quality samples, 'mode_kl': nats}."""
+    counts, hq = mode_histogram(samples, dist, sigmas)
+    k = len(counts)
     if counts.sum() == 0:
         mode_kl = math.log(k)
     else:
         p = counts / counts.sum()
         nz = p > 0
         mode_kl = float((p[nz] * np.log(p[nz] * k)).sum())
-    return {"modes": int((counts > 0).sum()), "hq": float(good.mean()), "mode_kl": mode_kl}
+    return {"modes": int((counts > 0).sum()), "hq": hq, "mode_kl": mode_kl}

@@ -20,7 +20,7 @@ from .dcgan import (DCGANDiscriminator, DCGANGenerator, TConvDiscriminator, TCon
                     UpsampleDiscriminator, UpsampleGenerator)
 from .conditional import (LabelJoinedDiscriminator, LabelJoinedGenerator, ProjectionDiscriminator,
                           balanced_labels, is_conditional)
-from .layers import Packed, add_spectral_norm, dcgan_init
+from .layers import Packed, add_spectral_norm, dcgan_init, kaiming_init
 from .mlp import GoodfellowDiscriminator, GoodfellowGenerator, MLPDiscriminator, MLPGenerator
 
 
@@ -49,25 +49,25 @@ def _check_res(name: str, got: int, want: int) -> None:
 def _tconv_g(m, shape):
     c, r = _image_shape(m, shape)
     _check_res("dcgan-tconv", r, 28)
-    return TConvGenerator(m.latent_dim, c, m.g_activation, m.leak, _classes(m))
+    return TConvGenerator(m.latent_dim, c, m.g_activation, m.leak, m.g_width, _classes(m))
 
 
 def _tconv_d(m, shape):
     c, r = _image_shape(m, shape)
     _check_res("dcgan-tconv", r, 28)
-    return TConvDiscriminator(c, m.d_activation, m.dropout, m.leak, m.d_norm)
+    return TConvDiscriminator(c, m.d_activation, m.dropout, m.leak, m.d_norm, m.d_width)
 
 
 def _upsample_g(m, shape):
     c, r = _image_shape(m, shape)
     if r % 16:
         raise GankitError(f"dcgan-upsample needs a resolution divisible by 16 (got {r}); set data.resolution=32")
-    return UpsampleGenerator(m.latent_dim, c, r, m.g_activation, m.leak, _classes(m))
+    return UpsampleGenerator(m.latent_dim, c, r, m.g_activation, m.leak, m.g_width, _classes(m))
 
 
 def _upsample_d(m, shape):
     c, r = _image_shape(m, shape)
-    return UpsampleDiscriminator(c, r, m.d_activation, m.dropout, m.leak, m.d_norm)
+    return UpsampleDiscriminator(c, r, m.d_activation, m.dropout, m.leak, m.d_norm, m.d_width)
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -82,8 +82,9 @@ ARCHITECTURES: dict[str, Architecture] = {
     "dcgan-tconv": Architecture(_tconv_g, _tconv_d, "seed S3: transposed-conv DCGAN for 28x28"),
     "dcgan-upsample": Architecture(_upsample_g, _upsample_d, "seed S4: upsample + conv DCGAN for 32x32"),
     "dcgan": Architecture(
-        lambda m, s: DCGANGenerator(m.latent_dim, *_image_shape(m, s), m.g_activation, m.leak, _classes(m)),
-        lambda m, s: DCGANDiscriminator(*_image_shape(m, s), m.d_activation, m.leak, m.d_norm),
+        lambda m, s: DCGANGenerator(m.latent_dim, *_image_shape(m, s), m.g_activation, m.leak, m.g_width,
+                                    _classes(m)),
+        lambda m, s: DCGANDiscriminator(*_image_shape(m, s), m.d_activation, m.leak, m.d_norm, m.d_width),
         "seed S5: RGB DCGAN, any power-of-two resolution >= 32"),
 }
 
@@ -111,6 +112,9 @@ def build_networks(m, data_shape: tuple) -> tuple[nn.Module, nn.Module]:
     if m.init == "dcgan":
         dcgan_init(g)
         dcgan_init(d)
+    if m.init == "kaiming":
+        kaiming_init(g, m.leak if m.g_activation == "leaky_relu" else 0.0)
+        kaiming_init(d, m.leak if m.d_activation == "leaky_relu" else 0.0)
     if m.spectral_norm:  # after init: the parametrisation keeps the initialised weight as its original
         add_spectral_norm(d)
     return g, d

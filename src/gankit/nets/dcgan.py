@@ -11,42 +11,57 @@ from ..errors import GankitError
 from .layers import LabelledSequential, activation, batch_norm, norm2d
 
 
+def scaled(channels: int, width: float) -> int:
+    """A layer's channels times model.d_width / g_width (at least 1); width 1 keeps the seed's."""
+    return max(1, int(round(channels * width)))
+
+
+class SequentialFeatures:
+    """features(x): D's last hidden features, the input of its final layer (self.net[-1]), flattened;
+    what loss.feature_matching matches (Salimans et al. 2016)."""
+
+    def features(self, x):
+        return self.net[:-1](x).flatten(1)
+
+
 class TConvGenerator(nn.Module):
     """Seed S3. Linear(100 -> 256*7*7) -> ReLU -> BN1d -> (256,7,7)
     -> ConvT(256->128, k3 s1 p1) -> ReLU -> BN -> ConvT(128->64, k4 s2 p1) [14x14] -> ReLU -> BN
     -> ConvT(64->C, k4 s2 p1) [28x28] -> Tanh.  (The seed puts ReLU before batch norm.)"""
 
     def __init__(self, latent_dim: int = 100, channels: int = 1, act: str = "relu", leak: float = 0.2,
-                 num_classes: int = 0):
+                 width: float = 1.0, num_classes: int = 0):
         super().__init__()
+        a, b, c = scaled(256, width), scaled(128, width), scaled(64, width)
         k, seq = num_classes, LabelledSequential if num_classes else nn.Sequential  # k > 0: conditional BN
-        self.num_classes = k
-        self.fc = seq(nn.Linear(latent_dim, 256 * 7 * 7), activation(act, leak), batch_norm(256 * 7 * 7, k, dims=1))
+        self.top, self.num_classes = a, k
+        self.fc = seq(nn.Linear(latent_dim, a * 7 * 7), activation(act, leak), batch_norm(a * 7 * 7, k, dims=1))
         self.conv = seq(
-            nn.ConvTranspose2d(256, 128, 3, 1, 1), activation(act, leak), batch_norm(128, k),  # 128 x 7 x 7
-            nn.ConvTranspose2d(128, 64, 4, 2, 1), activation(act, leak), batch_norm(64, k),  # 64 x 14 x 14
-            nn.ConvTranspose2d(64, channels, 4, 2, 1), nn.Tanh(),  # C x 28 x 28
+            nn.ConvTranspose2d(a, b, 3, 1, 1), activation(act, leak), batch_norm(b, k),  # 128 x 7 x 7
+            nn.ConvTranspose2d(b, c, 4, 2, 1), activation(act, leak), batch_norm(c, k),  # 64 x 14 x 14
+            nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh(),  # C x 28 x 28
         )
 
     def forward(self, z, y=None):
         if self.num_classes:
-            return self.conv(self.fc(z, y).view(-1, 256, 7, 7), y)
-        return self.conv(self.fc(z).view(-1, 256, 7, 7))
+            return self.conv(self.fc(z, y).view(-1, self.top, 7, 7), y)
+        return self.conv(self.fc(z).view(-1, self.top, 7, 7))
 
 
-class TConvDiscriminator(nn.Module):
+class TConvDiscriminator(SequentialFeatures, nn.Module):
     """Seed S3. Conv(C->64, k3 s2) [13x13] -> LeakyReLU -> Dropout2d -> Conv(64->128, k3 s2) [6x6]
     -> LeakyReLU -> Dropout2d -> BN(128) -> flatten 4608 -> Linear(4608->1), no sigmoid.
     Dropout is a module here, so it switches off in eval mode (the seed's F.dropout2d did not).
     `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
 
     def __init__(self, channels: int = 1, act: str = "leaky_relu", dropout: float = 0.5, leak: float = 0.2,
-                 norm: str = "batch"):
+                 norm: str = "batch", width: float = 1.0):
         super().__init__()
+        a, b = scaled(64, width), scaled(128, width)
         self.net = nn.Sequential(
-            nn.Conv2d(channels, 64, 3, 2), activation(act, leak), nn.Dropout2d(dropout),  # 64 x 13 x 13
-            nn.Conv2d(64, 128, 3, 2), activation(act, leak), nn.Dropout2d(dropout),  # 128 x 6 x 6
-            norm2d(norm, 128), nn.Flatten(), nn.Linear(128 * 6 * 6, 1),
+            nn.Conv2d(channels, a, 3, 2), activation(act, leak), nn.Dropout2d(dropout),  # 64 x 13 x 13
+            nn.Conv2d(a, b, 3, 2), activation(act, leak), nn.Dropout2d(dropout),  # 128 x 6 x 6
+            norm2d(norm, b), nn.Flatten(), nn.Linear(b * 6 * 6, 1),
         )
 
     def forward(self, x):
@@ -59,42 +74,44 @@ class UpsampleGenerator(nn.Module):
     with s = resolution / 4 (8 for 32x32)."""
 
     def __init__(self, latent_dim: int = 100, channels: int = 1, resolution: int = 32, act: str = "leaky_relu",
-                 leak: float = 0.2, num_classes: int = 0):
+                 leak: float = 0.2, width: float = 1.0, num_classes: int = 0):
         super().__init__()
         k, seq = num_classes, LabelledSequential if num_classes else nn.Sequential  # k > 0: conditional BN
         self.num_classes = k
         self.init_size = resolution // 4
-        self.fc = nn.Linear(latent_dim, 128 * self.init_size**2)
+        a, b = scaled(128, width), scaled(64, width)
+        self.top = a
+        self.fc = nn.Linear(latent_dim, a * self.init_size**2)
         self.conv = seq(
-            batch_norm(128, k),
+            batch_norm(a, k),
             nn.Upsample(scale_factor=2),  # 128 x 16 x 16
-            nn.Conv2d(128, 128, 3, 1, 1), batch_norm(128, k, eps=0.8), activation(act, leak),
+            nn.Conv2d(a, a, 3, 1, 1), batch_norm(a, k, eps=0.8), activation(act, leak),
             nn.Upsample(scale_factor=2),  # 128 x 32 x 32
-            nn.Conv2d(128, 64, 3, 1, 1), batch_norm(64, k, eps=0.8), activation(act, leak),
-            nn.Conv2d(64, channels, 3, 1, 1), nn.Tanh(),
+            nn.Conv2d(a, b, 3, 1, 1), batch_norm(b, k, eps=0.8), activation(act, leak),
+            nn.Conv2d(b, channels, 3, 1, 1), nn.Tanh(),
         )
 
     def forward(self, z, y=None):
-        h = self.fc(z).view(-1, 128, self.init_size, self.init_size)
+        h = self.fc(z).view(-1, self.top, self.init_size, self.init_size)
         return self.conv(h, y) if self.num_classes else self.conv(h)
 
 
-class UpsampleDiscriminator(nn.Module):
+class UpsampleDiscriminator(SequentialFeatures, nn.Module):
     """Seed S4. Four blocks Conv(k3 s2 p1) -> LeakyReLU(0.2) -> Dropout2d(0.25) -> BN(eps 0.8), no BN in
     the first; C -> 16 -> 32 -> 64 -> 128, then flatten -> Linear(128*(r/16)^2 -> 1).
     `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
 
     def __init__(self, channels: int = 1, resolution: int = 32, act: str = "leaky_relu", dropout: float = 0.25,
-                 leak: float = 0.2, norm: str = "batch"):
+                 leak: float = 0.2, norm: str = "batch", width: float = 1.0):
         super().__init__()
-        widths = [channels, 16, 32, 64, 128]
+        widths = [channels] + [scaled(k, width) for k in (16, 32, 64, 128)]
         blocks: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
             blocks += [nn.Conv2d(a, b, 3, 2, 1), activation(act, leak), nn.Dropout2d(dropout)]
             if i > 0 and norm != "none":
                 blocks.append(norm2d(norm, b, eps=0.8))
         side = math.ceil(resolution / 16)
-        self.net = nn.Sequential(*blocks, nn.Flatten(), nn.Linear(128 * side * side, 1))
+        self.net = nn.Sequential(*blocks, nn.Flatten(), nn.Linear(widths[-1] * side * side, 1))
 
     def forward(self, x):
         return self.net(x)
@@ -110,12 +127,12 @@ class DCGANGenerator(nn.Module):
     bias-free, BN + ReLU after each but the last, Tanh. 128: 100 -> 1024 -> 512 -> 256 -> 128 -> 64 -> 3."""
 
     def __init__(self, latent_dim: int = 100, channels: int = 3, resolution: int = 128, act: str = "relu",
-                 leak: float = 0.2, num_classes: int = 0):
+                 leak: float = 0.2, width: float = 1.0, num_classes: int = 0):
         super().__init__()
         _check_power_of_two(resolution)
         k = self.num_classes = num_classes  # k > 0: conditional BN
         n_up = int(math.log2(resolution)) - 2  # stride-2 layers after the 4x4 one
-        widths = [64 * 2**i for i in range(n_up)][::-1]  # e.g. [1024, 512, 256, 128, 64] at 128
+        widths = [scaled(64 * 2**i, width) for i in range(n_up)][::-1]  # e.g. [1024, 512, 256, 128, 64] at 128
         mods: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),
                                  batch_norm(widths[0], k), activation(act, leak)]  # 4 x 4
         for a, b in zip(widths[:-1], widths[1:]):
@@ -128,17 +145,17 @@ class DCGANGenerator(nn.Module):
         return self.net(z, y) if self.num_classes else self.net(z)
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(SequentialFeatures, nn.Module):
     """Seed S5. Conv(k4 s2 p1) halving down to 2x2: 3 -> 64 -> ... -> 2048 at 128; LeakyReLU(0.2);
     BN after every conv but the first; AdaptiveAvgPool2d(1); Conv(k1) -> one logit, (N, 1).
     `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
 
     def __init__(self, channels: int = 3, resolution: int = 128, act: str = "leaky_relu", leak: float = 0.2,
-                 norm: str = "batch"):
+                 norm: str = "batch", width: float = 1.0):
         super().__init__()
         _check_power_of_two(resolution)
         n_down = int(math.log2(resolution)) - 1  # 128 -> 2 is 6 halvings ... plus one: 7 convs at 128
-        widths = [channels] + [64 * 2**i for i in range(n_down)]
+        widths = [channels] + [scaled(64 * 2**i, width) for i in range(n_down)]
         mods: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
             mods.append(nn.Conv2d(a, b, 4, 2, 1))

@@ -55,6 +55,10 @@ class MLPDiscriminator(nn.Module):
     def forward(self, x):
         return self.net(x)
 
+    def features(self, x):
+        """The last hidden layer's activations (loss.feature_matching)."""
+        return self.net[:-1](x).flatten(1)
+
 
 # Seed S2: Goodfellow-style MNIST MLP with fixed widths.
 GOODFELLOW_G = [64, 128, 256, 512, 1024]
@@ -85,3 +89,7 @@ class GoodfellowDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+
+    def features(self, x):
+        """The last hidden layer's activations, 128 of them (loss.feature_matching)."""
+        return self.net[:-1](x).flatten(1)

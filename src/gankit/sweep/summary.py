@@ -53,7 +53,8 @@ def describe(values: list[float]) -> dict:
     if not n:
         return {"mean": math.nan, "std": math.nan, "min": math.nan, "max": math.nan, "n": 0}
     mean = sum(finite) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (n - 1)) if n > 1 else 0.0
+    spread = n > 1 and max(finite) > min(finite)  # equal values: exactly 0, not a rounding residue
+    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (n - 1)) if spread else 0.0
     return {"mean": mean, "std": std, "min": min(finite), "max": max(finite), "n": n}
 
 

@@ -10,11 +10,12 @@ seed_everything(cfg.seed), which is what makes the same config and seed give the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from .. import distributed
+from ..augment import Augment
 from ..data import Dataset, load_dataset, make_loader
 from ..data.labels import check_labels, resolve_conditioning
 from ..errors import GankitError
@@ -41,6 +42,7 @@ class Experiment:
     loader: object  # data.DeviceLoader or data.StreamLoader
     G_train: torch.nn.Module  # G as the training forwards see it (DDP-wrapped with several processes)
     D_train: torch.nn.Module
+    augment: Augment = field(default_factory=Augment)  # what D sees (augment.*); the identity when off
 
 
 def resolve_device(name: str) -> torch.device:
@@ -98,8 +100,12 @@ def build(cfg, data_root=None, *, G: torch.nn.Module | None = None, D: torch.nn.
     objective = loss if loss is not None else make_objective(cfg.loss)
     loader = make_loader(dataset, cfg, cfg.seed, device, dist.rank, dist.world)
     G, D = _convert_sync_bn(cfg, device, G, D)
+    if getattr(objective, "feature_matching", 0) > 0 and not callable(getattr(D, "features", None)):
+        raise GankitError(f"loss.feature_matching needs a D with a features(x) method (its last hidden "
+                          f"features); {type(D).__name__} has none")
     exp = Experiment(cfg, device, speed, dataset, G, D, opt_g, opt_d, g_ema, objective, loader,
-                     distributed.wrap(G, device), distributed.wrap(D, device))
+                     distributed.wrap(G, device), distributed.wrap(D, device),
+                     Augment.from_config(cfg.augment, device))
     _check_fits(cfg, loader)
     return exp
 

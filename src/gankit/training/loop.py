@@ -71,6 +71,7 @@ class Trainer:
         # diversity of G's samples at log time (for the diagnosis), from noise fixed like fixed_noise
         self.sample_stats = SampleStats(self.dataset, self.cfg.seed)
         self.diagnostic_noise = self.noise(self.sample_stats.n, torch.Generator().manual_seed(self.cfg.seed + 2))
+        self.g_paused = False  # train.g_pause_below: decided at each log from the interval's D accuracy
 
     @property
     def total_steps(self) -> int:
@@ -124,7 +125,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ one update each
     def d_step(self, real: torch.Tensor, fake: torch.Tensor, y_real=None, y_fake=None) -> None:
-        obj, D_train = self.objective, self.exp.D_train
+        obj, D_train, aug = self.objective, self.exp.D_train, self.exp.augment
+        real, fake = aug(real), aug(fake)  # augment.*: D sees augmented images (unchanged when off)
         # conditional: D(x, y) with the real batch's labels and the fakes' sampled ones
         real_out, fake_out = D_train(real, *_y(y_real)), D_train(fake, *_y(y_fake))  # DDP all-reduces D's grads
         loss = obj.d_loss(real_out, fake_out)
@@ -137,15 +139,16 @@ class Trainer:
         self.opt_d.step()
         with torch.no_grad():
             s_real, s_fake = obj.score(real_out).mean(), obj.score(fake_out).mean()
-            acc = ((obj.score(real_out) > obj.threshold).float().mean()
-                   + (obj.score(fake_out) <= obj.threshold).float().mean()) / 2
+            acc = _accuracy(obj, real_out, fake_out)
+            if aug.adaptive:  # ADA: r_t = E[sign(D(x_real))] moves p
+                aug.observe(obj.verdicts(real_out, fake_out)[0])
         self.stats.add("d", d_loss=loss, d_real=s_real, d_fake=s_fake, d_acc=acc, d_grad_norm=norm)
 
     def g_step(self, fake: torch.Tensor, real: torch.Tensor, y_fake=None, y_real=None) -> None:
+        if self.g_paused:  # train.g_pause_below: D's accuracy was below the bound; G waits, D trains
+            return self._g_paused_step(fake, real, y_fake, y_real)
         self.D.requires_grad_(False)  # freeze D: G's step must not leave gradients on it
-        real_out = self.D(real, *_y(y_real)) if getattr(self.objective, "g_needs_real", False) else None
-        fake_out = self.D(fake, *_y(y_fake))  # conditional: D(G(z, y), y)
-        loss = self.objective.g_loss(fake_out, real_out) if real_out is not None else self.objective.g_loss(fake_out)
+        loss = self._g_loss(fake, real, y_fake, y_real)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         norm = grad_norm(self.G.parameters()).to(self.device)
@@ -154,6 +157,24 @@ class Trainer:
         if self.g_ema is not None:
             self.g_ema.update(self.G)
         self.stats.add("g", g_loss=loss, g_grad_norm=norm)
+
+    def _g_loss(self, fake: torch.Tensor, real: torch.Tensor, y_fake=None, y_real=None) -> torch.Tensor:
+        obj, aug = self.objective, self.exp.augment
+        fake_seen = aug(fake)  # augment.*: G is scored on what D is trained on
+        extra = getattr(obj, "g_extra", None)
+        needs_real = getattr(obj, "g_needs_real", False) or getattr(obj, "feature_matching", 0) > 0
+        real_seen = aug(real) if needs_real else None
+        real_out = self.D(real_seen, *_y(y_real)) if getattr(obj, "g_needs_real", False) else None
+        fake_out = self.D(fake_seen, *_y(y_fake))  # conditional: D(G(z, y), y)
+        loss = obj.g_loss(fake_out, real_out) if real_out is not None else obj.g_loss(fake_out)
+        more = extra(self.D, real_seen, fake_seen) if extra is not None and real_seen is not None else None
+        return loss + more if more is not None else loss  # loss.feature_matching
+
+    def _g_paused_step(self, fake: torch.Tensor, real: torch.Tensor, y_fake=None, y_real=None) -> None:
+        """G's loss for the log, without an update (train.g_pause_below)."""
+        with torch.no_grad():
+            loss = self._g_loss(fake, real, y_fake, y_real)
+        self.stats.add("g", g_loss=loss, g_grad_norm=torch.zeros((), device=self.device))
 
     def train_group(self, reals: list[torch.Tensor]) -> None:
         """One generator step with its discriminator steps, one real batch each. The generated batch
@@ -263,6 +284,7 @@ class Trainer:
                 cb.on_diverge(self, record)
             raise Diverged(f"the losses became non-finite at step {self.pos.step} "
                            f"(D {record['d_loss']}, G {record['g_loss']})", self.pos.step)
+        self._log_remedies(record)
         record.update(self.sample_stats(self.generate(self.diagnostic_noise)))
         for cb in self.callbacks:
             record.update(cb.measure(self, record) or {})
@@ -274,6 +296,16 @@ class Trainer:
                             img_s=f"{rate:,.0f}", refresh=False)
         for cb in self.callbacks:
             cb.on_log(self, record)
+
+    def _log_remedies(self, record: dict) -> None:
+        """augment_p (ADA's probability) and g_paused (whether G waited this interval) in the log;
+        the next interval's pause is decided from this one's D accuracy: no host sync in the step."""
+        if self.exp.augment.enabled:
+            record["augment_p"] = float(self.exp.augment.p)
+        bound = self.cfg.train.g_pause_below
+        if bound > 0:
+            record["g_paused"] = float(self.g_paused)
+            self.g_paused = record["d_acc"] < bound
 
     def _epoch_end(self, epoch: int, save: bool = True) -> None:
         if self.run:
@@ -307,6 +339,9 @@ class Trainer:
             "fixed_noise": self.fixed_noise.cpu(),
             "rng": rng_state(),
             **({"g_ema": self.g_ema.state_dict(), "ema_updates": self.g_ema.updates} if self.g_ema else {}),
+            # issue 17's remedies: ADA's p and accumulators, and the G pause, continue exactly on resume
+            **({"augment": self.exp.augment.state_dict()} if self.exp.augment.enabled else {}),
+            **({"g_paused": self.g_paused} if self.cfg.train.g_pause_below > 0 else {}),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -327,6 +362,9 @@ class Trainer:
             self.g_ema.load_state_dict(state["g_ema"], int(state["ema_updates"]))
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.pos = Position(**state["position"])
+        if self.exp.augment.enabled and "augment" in state:
+            self.exp.augment.load_state_dict(state["augment"])
+        self.g_paused = bool(state.get("g_paused", False))
         set_rng_state(state["rng"])
 
     def save(self) -> None:
@@ -373,6 +411,14 @@ def _with_labels(D, labels):
     """D for the penalties (gradient penalty, R1), which call it on images alone: a conditional D
     judges them with the real batch's labels."""
     return D if labels is None else lambda x: D(x, labels)
+
+
+def _accuracy(obj, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+    """D's accuracy on the batch; a user's own loss object without accuracy() is read at its threshold."""
+    if hasattr(obj, "accuracy"):
+        return obj.accuracy(real_out, fake_out)
+    return ((obj.score(real_out) > obj.threshold).float().mean()
+            + (obj.score(fake_out) <= obj.threshold).float().mean()) / 2
 
 
 def _finite(x) -> bool:

@@ -1,0 +1,139 @@
+"""Augmentation for D (gankit.augment): DiffAugment's ops are differentiable and do what they say,
+the policy is checked, an empty policy changes nothing, ADA's p follows r_t, and a resumed run
+continues p and its accumulators exactly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gankit.api import make_trainer
+from gankit.augment import Augment, ops
+from gankit.config import load_preset
+from gankit.errors import GankitError
+
+IMAGES = ["model.g=mlp", "model.d=mlp", "model.hidden=16", "model.latent_dim=8", "train.batch_size=16",
+          "train.log_every=2", "train.sample_grid=4", "device=cpu", "eval.every=0", "log.tensorboard=off",
+          "log.progress=off", "speed.amp=off"]
+
+
+def tiny_images(n=64, side=16):
+    return (torch.rand(n, 1, side, side, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
+
+
+@pytest.mark.parametrize("op", [ops.brightness, ops.saturation, ops.contrast, ops.translation, ops.cutout])
+def test_each_op_is_differentiable_and_changes_the_images(op):
+    torch.manual_seed(0)
+    x = torch.rand(8, 3, 16, 16, requires_grad=True)
+    y = op(x)
+    assert y.shape == x.shape and not torch.equal(y, x)
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_translation_shifts_whole_pixels_and_fills_with_zeros():
+    torch.manual_seed(1)
+    x = torch.zeros(32, 1, 16, 16)
+    x[:, :, 8, 8] = 1.0  # one lit pixel in the middle: after a shift of up to 2 px it is still inside
+    y = ops.translation(x, ratio=0.125)
+    assert torch.equal(y.sum((1, 2, 3)), torch.ones(32))  # moved, not blurred
+    where = y[:, 0].flatten(1).argmax(1)
+    rows, cols = where // 16, where % 16
+    assert (rows - 8).abs().max() <= 2 and (cols - 8).abs().max() <= 2
+    assert ((rows != 8) | (cols != 8)).any()
+    edge = ops.translation(torch.ones(64, 1, 16, 16), ratio=0.125)
+    assert (edge == 0).any()  # what comes in from outside is zero
+
+
+def test_cutout_zeroes_a_square_of_the_given_side():
+    torch.manual_seed(2)
+    y = ops.cutout(torch.ones(64, 1, 16, 16), ratio=0.5)
+    holes = (y == 0).sum((1, 2, 3))
+    assert holes.max() == 64  # 8 x 8 when the square lies inside the image
+    assert (holes > 0).all() and (holes <= 64).all()
+
+
+def test_probability_zero_leaves_the_images_alone():
+    x = torch.rand(8, 3, 16, 16)
+    aug = Augment("color,translation,cutout", p=0.0)
+    assert torch.equal(aug(x), x)
+    assert not torch.equal(Augment("color,translation,cutout", p=1.0)(x), x)
+
+
+def test_an_empty_policy_is_the_identity_and_draws_nothing():
+    x = torch.rand(4, 1, 8, 8)
+    before = torch.get_rng_state()
+    aug = Augment("")
+    assert aug(x) is x and not aug.enabled
+    aug.observe(torch.ones(4))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_policy_and_settings_are_checked():
+    with pytest.raises(GankitError, match="did you mean 'cutout'"):
+        load_preset("mlp-mnist", ["augment.policy=color,cutot"])
+    with pytest.raises(GankitError, match="toy set"):
+        load_preset("ring-2d", ["augment.policy=color"])
+    with pytest.raises(GankitError, match="augment.policy is empty"):
+        load_preset("mlp-mnist", ["augment.ada_target=0.6"])
+    with pytest.raises(GankitError, match="augment.p"):
+        load_preset("mlp-mnist", ["augment.policy=color", "augment.p=1.5"])
+
+
+def test_ada_raises_p_while_d_is_sure_of_the_reals_and_lowers_it_otherwise():
+    aug = Augment("translation", p=0.0, target=0.6, interval=4, images=640)
+    for _ in range(4):
+        aug.observe(torch.ones(16))  # r_t = 1 > 0.6: D overfits, more augmentation
+    assert aug.p.item() == pytest.approx(64 / 640)  # moved by the interval's images / ada_images
+    for _ in range(8):
+        aug.observe(-torch.ones(16))  # r_t = -1: less
+    assert aug.p.item() == 0.0  # clamped at 0
+    for _ in range(3):
+        aug.observe(torch.ones(16))
+    assert aug.p.item() == 0.0  # not before the interval is complete
+
+
+def _trainer(steps, extra=(), run=None):
+    cfg = load_preset("mlp-mnist", [*IMAGES, f"train.steps={steps}", "augment.policy=color,translation,cutout",
+                                    "augment.p=0.0", "augment.ada_target=0.6", "augment.ada_interval=2",
+                                    "augment.ada_images=256", "optim.d.lr=3e-2", *extra])
+    return make_trainer(cfg, run, progress=False, data=tiny_images())
+
+
+def test_d_sees_augmented_images_in_training(one_thread):
+    torch.manual_seed(0)
+    plain = make_trainer(load_preset("mlp-mnist", [*IMAGES, "train.steps=3"]), None, progress=False,
+                         data=tiny_images())
+    plain.fit()
+    fixed = make_trainer(load_preset("mlp-mnist", [*IMAGES, "train.steps=3", "augment.policy=translation,cutout"]),
+                         None, progress=False, data=tiny_images())
+    fixed.fit()
+    assert not torch.equal(plain.D.net[1].weight, fixed.D.net[1].weight)
+
+
+def test_resume_continues_ada_exactly(one_thread):
+    whole = _trainer(8)
+    whole.fit()
+    assert whole.exp.augment.p.item() > 0  # p moved: the test would not notice a lost state otherwise
+    first = _trainer(5)
+    first.fit()
+    state = first.state_dict()
+    assert "augment" in state and state["augment"]["steps"] == 1  # mid-interval: accumulators matter
+    second = _trainer(8)
+    second.load_state_dict(state)
+    second.pos.finished = False
+    second.fit()
+    assert second.exp.augment.p.item() == whole.exp.augment.p.item()
+    for a, b in zip(whole.G.state_dict().values(), second.G.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(whole.D.state_dict().values(), second.D.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_augment_p_is_logged(one_thread, tmp_path):
+    from gankit.run import RunDir
+
+    run = RunDir.create("ada", tmp_path / "run")
+    _trainer(8, run=run).fit()
+    ps = [r["augment_p"] for r in run.read_stats()]
+    assert len(ps) == 4 and all(0.0 <= p <= 1.0 for p in ps) and ps[-1] > 0
