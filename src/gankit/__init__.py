@@ -35,7 +35,8 @@ def resume(run_path, data_root=None, overrides: list[str] | None = None, progres
 
 
 def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
-    """The trained generator of a run (eval mode) and the run's config."""
+    """The trained generator of a run (eval mode) and the run's config; `run_path` may also be a file
+    written by `gankit export`: safetensors weights (G's moving average when it has one) or a .pt2 program."""
     from .generation.sampling import load_generator as _load
 
     return _load(run_path, checkpoint, device)

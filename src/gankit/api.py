@@ -41,8 +41,25 @@ def make_trainer(cfg: C.Config, run: RunDir | None = None, data_root=None, progr
     if diagnose and not metrics and cfg.eval.every:
         log.info("metrics during training are off: data= replaces the config's data set, which the metrics "
                  "would have used as their reference")
+    if exp.cfg is not cfg:  # model.conditional resolved from the data (true/auto): the run keeps what it trains
+        cfg = exp.cfg
+        _write_classes(run, exp)
     extra = [*(default_callbacks(cfg, run, data_root, history, metrics) if diagnose else []), *(callbacks or [])]
     return Trainer(exp, run, basic_callbacks(cfg, run, progress, extra), progress)
+
+
+def _write_classes(run: RunDir | None, exp) -> None:
+    """A conditional run's resolved config.toml and its class names (classes.json, in label order)."""
+    import json
+
+    from .generation.sampling import CLASSES_FILE, class_names
+
+    if run is None or not distributed.is_main():
+        return
+    run.write_text("config.toml", C.to_toml(exp.cfg))
+    if exp.cfg.model.conditional == "true":
+        names = getattr(exp.dataset, "classes", None) or class_names(run.path, exp.cfg)
+        run.write_text(CLASSES_FILE, json.dumps(list(names)[: exp.cfg.model.num_classes]))
 
 
 def train(cfg: C.Config, out=None, data_root=None, progress: bool = False, callbacks=None, **parts) -> RunDir:

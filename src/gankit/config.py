@@ -64,6 +64,8 @@ class ModelConfig:
     spectral_norm: bool = False  # spectral normalisation on every conv/linear layer of D
     d_width: float = 1.0  # DCGAN families: D's channel widths times this (more D capacity); 1 = the seeds'
     g_width: float = 1.0  # DCGAN families: G's channel widths times this
+    conditional: str = "false"  # false | true | auto (true when the data have labels): G(z, y), D(x, y)
+    num_classes: int = 0  # classes of a conditional model; 0 = from the data's labels
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ CHOICES = {
     "model.init": ("default", "dcgan", "kaiming"),
     "loss.kind": None,  # the rows of gankit.losses.LOSSES, checked in validate()
     "model.d_norm": ("batch", "layer", "none"),
+    "model.conditional": ("false", "true", "auto"),
     "loss.g_form": ("non-saturating", "minimax"),
     "loss.d_reduction": ("sum", "mean"),
     "optim.g.kind": ("adam", "sgd"),
@@ -265,6 +268,8 @@ def validate(cfg: Config) -> Config:
         raise GankitError(f"train.max_rollbacks must be 0 or more (got {cfg.train.max_rollbacks})")
     if not 0 < cfg.train.rollback_lr_factor < 1:
         raise GankitError(f"train.rollback_lr_factor must be in (0, 1), e.g. 0.5 (got {cfg.train.rollback_lr_factor})")
+    if cfg.model.num_classes < 0 or cfg.model.num_classes == 1:
+        raise GankitError(f"model.num_classes must be 0 (from the data) or at least 2 (got {cfg.model.num_classes})")
     pack = cfg.model.d_pack
     if pack > 1 and cfg.train.batch_size % pack:
         raise GankitError(f"model.d_pack = {pack}: D scores packs of {pack} samples, so train.batch_size "
@@ -308,7 +313,8 @@ def validate(cfg: Config) -> Config:
     from .metrics import check_primary, domain_of, parse_metrics  # late import: metrics import numpy
 
     domain = domain_of(cfg.data.name)
-    check_primary(cfg.eval.primary, parse_metrics(cfg.eval.metrics, domain, cfg.data.name, training=True), domain)
+    check_primary(cfg.eval.primary, parse_metrics(cfg.eval.metrics, domain, cfg.data.name, training=True,
+                                                     conditional=cfg.model.conditional != "false"), domain)
     for key in ("data.resolution", "model.resolution"):
         r = flat[key]
         if r != 0 and (r < 8 or r & (r - 1)) and not (r == 28):
@@ -383,7 +389,12 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
+BOOL_WORDS = {"model.conditional"}  # string keys whose choices include true/false: TOML booleans accepted
+
+
 def _coerce(key: str, value: Any, typ: type) -> Any:
+    if key in BOOL_WORDS and isinstance(value, bool):
+        return "true" if value else "false"
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if typ is bool and not isinstance(value, bool):

@@ -56,6 +56,8 @@ class DiagnosisCallback(Callback):
     def measure(self, trainer, record: dict) -> dict | None:
         if not self.measure_d:
             return None
+        if getattr(trainer, "num_classes", 0):  # the probe scores D(x) without labels: not for a conditional D yet
+            return None
         if self._probe is None:
             import torch
 

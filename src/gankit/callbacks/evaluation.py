@@ -16,6 +16,7 @@ import torch
 from ..data import sample_shape
 from ..errors import GankitError
 from ..training.callbacks import Callback
+from ..nets import balanced_labels
 from ..metrics import DIRECTION, check_primary, domain_of, parse_metrics
 from ..metrics.evaluate import Evaluator, append_records, read_records, records
 
@@ -32,7 +33,8 @@ class EvalCallback(Callback):
         self._evaluator = None  # built on first use: the reference features cost a little
         shape = sample_shape(cfg.data)
         domain = domain_of(cfg.data.name, shape[0] if len(shape) == 1 else None)
-        self.names = parse_metrics(e.metrics, domain, cfg.data.name, training=True)
+        self.names = parse_metrics(e.metrics, domain, cfg.data.name, training=True,
+                                   conditional=cfg.model.conditional == "true")
         self.primary = check_primary(e.primary, self.names, domain)
         self.best = None  # best primary value so far (read back from metrics.jsonl on resume)
 
@@ -63,7 +65,9 @@ class EvalCallback(Callback):
                 self._load_best(trainer.run)
         # the same latent vectors every time, so successive scores differ only through G
         z = trainer.noise(self.n, torch.Generator().manual_seed(self.cfg.seed + 2))
-        values = self._evaluator.evaluate(trainer.generate(z).cpu(), self.names)
+        # a conditional G: every class equally often, scored against the classes asked for
+        labels = balanced_labels(self.n, trainer.num_classes) if getattr(trainer, "num_classes", 0) else None
+        values = self._evaluator.evaluate(trainer.generate(z, labels=labels).cpu(), self.names, labels)
         if trainer.run is not None:
             append_records(trainer.run.path, records(values, trainer.pos.step, self._evaluator, self.n, "train"))
             value, sign = values[self.primary], DIRECTION[self.primary]

@@ -46,6 +46,7 @@ def run(args) -> int:
     from ..metrics.evaluate import Evaluator, append_records, format_table, records
     from ..run import RunDir
     from ..generation.sampling import draw, load_generator
+    from ..nets import balanced_labels, is_conditional
 
     if args.n < 2:
         raise GankitError(f"--n must be at least 2 (got {args.n})")
@@ -56,7 +57,9 @@ def run(args) -> int:
     evaluator = Evaluator(cfg, args.data_root, args.n, device)
     names = evaluator.metrics(args.metrics)  # checked (and the network loaded) before any work is done
     step = RunDir(args.run).load_checkpoint(args.checkpoint)["position"]["step"]
-    values = evaluator.evaluate(draw(g, cfg, args.n, args.seed, device), names)
+    # a conditional run: every class equally often, scored against the classes asked for
+    labels = balanced_labels(args.n, g.num_classes) if is_conditional(g) else None
+    values = evaluator.evaluate(draw(g, cfg, args.n, args.seed, device, labels), names, labels)
     append_records(args.run, records(values, step, evaluator, args.n, "eval", args.checkpoint))
     print(f"{args.run} ({args.checkpoint} checkpoint, step {step}; reference: {evaluator.reference_split}, "
           f"{len(evaluator.reference_images()) if evaluator.domain == 'image' else 'true distribution'}):")

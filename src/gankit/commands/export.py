@@ -1,30 +1,41 @@
-"""gankit export RUN --format torchscript|onnx: the generator as a file usable without gankit."""
+"""gankit export RUN --format pt2|safetensors|torchscript|onnx: the generator as a file, checked against G."""
 
 from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="export the generator to TorchScript or ONNX (checked against G)")
+    p = sub.add_parser("export", help="export the generator: torch.export (.pt2), safetensors weights, "
+                                      "TorchScript or ONNX (checked against G)")
     p.add_argument("run", help="run directory")
-    p.add_argument("--format", default="torchscript", help="torchscript (default) | onnx (pip install 'gankit[export]')")
-    p.add_argument("--out", help="file to write (default generator.pt or generator.onnx in the current folder)")
+    p.add_argument("--format", default="pt2",
+                   help="pt2 (default: torch.export program) | safetensors (weights of G and its EMA with the "
+                        "config; gankit.load_generator reads them) | torchscript (legacy, deprecated upstream) | "
+                        "onnx (pip install 'gankit[export]')")
+    p.add_argument("--out", help="file to write (default generator.pt2, .safetensors, .pt or .onnx here)")
     p.add_argument("--checkpoint", default="last", help="checkpoint name in RUN/checkpoints (default last)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..generation.export import export_generator, metadata
+    from ..generation.export import SUFFIX, export_generator, metadata
     from ..generation.sampling import load_generator
 
-    out = args.out or ("generator.onnx" if args.format == "onnx" else "generator.pt")
+    out = args.out or f"generator{SUFFIX.get(args.format, '')}"
     diff = export_generator(args.run, args.format, out, args.checkpoint)
     check = "not checked (pip install onnxruntime to check)" if diff is None else f"max |difference| to G {diff:.2g}"
     _, cfg = load_generator(args.run, args.checkpoint)
     meta = metadata(cfg)
     print(f"wrote {out} ({args.format}; {check})")
-    print(f"input z: (N, {meta['latent_dim']}) {meta['noise']} latents; output: {meta['output']}")
-    if args.format == "torchscript":
-        print(f"use: g = torch.jit.load({str(out)!r}); x = g(torch.randn(16, {meta['latent_dim']}))")
+    print(f"input: {meta['inputs']} ({meta['noise']} latents); output: {meta['output']}")
+    d, k = meta["latent_dim"], meta["num_classes"]
+    call = f"torch.randn(16, {d})" + (f", torch.randint({k}, (16,))" if k else "")
+    if args.format == "pt2":
+        print(f"use: g = torch.export.load({str(out)!r}).module(); x = g({call})")
+    elif args.format == "safetensors":
+        print(f"use: g, cfg = gankit.load_generator({str(out)!r}); x = g({call})")
+    elif args.format == "torchscript":
+        print(f"use: g = torch.jit.load({str(out)!r}); x = g({call})")
     else:
-        print(f"use: onnxruntime.InferenceSession({str(out)!r}).run(None, {{'z': z}})")
+        feeds = "{'z': z, 'y': y}" if k else "{'z': z}"
+        print(f"use: onnxruntime.InferenceSession({str(out)!r}).run(None, {feeds})")
     return 0

@@ -14,6 +14,7 @@ import torch
 
 from ..errors import GankitError
 from .convert import resize_images, to_uint8, to_unit_range
+from .labels import CLASS_NAMES, folder_labels
 from .loader import DeviceLoader
 from .toy import DEFAULT_SIZE, TOY_SETS, GaussianMixture
 
@@ -25,8 +26,9 @@ log = logging.getLogger("gankit")
 class Dataset:
     name: str
     data: torch.Tensor  # uint8 (N, C, H, W) for images, float32 (N, dim) for toy sets
-    labels: torch.Tensor | None = None
+    labels: torch.Tensor | None = None  # int64 (N,): MNIST's label files, a folder's class subfolders
     distribution: GaussianMixture | None = None  # toy sets: the true density
+    classes: list[str] | None = None  # class names in label order (None: labels are their own names)
 
     @property
     def is_image(self) -> bool:
@@ -86,23 +88,27 @@ def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True, devi
         # decoded once, then read back from the disk cache (see data/cache.py)
         images, labels = load_cached(cfg.name, cfg.split, cfg.resolution,
                                      [folder / f for f in FILES[cfg.split]], decode)
-        return Dataset(cfg.name, images, labels)
+        return Dataset(cfg.name, images, labels, classes=CLASS_NAMES[cfg.name])
     if cfg.name == "folder":
-        from .folder import decoded_bytes, list_folder, load_folder
+        from .folder import decoded_bytes, list_folder, load_folder_kept
         from .stream import FolderFiles
 
         paths = list_folder(cfg.root, cfg.resolution)
+        labels, classes = folder_labels(cfg.root, paths)  # class subfolders (ImageFolder), if any
         if cfg.holdout:
             kept, held = holdout_split(len(paths), cfg.holdout, seed)
-            paths = [paths[i] for i in (held if part == "holdout" else kept)]
+            part_idx = held if part == "holdout" else kept
+            paths = [paths[i] for i in part_idx]
+            labels = None if labels is None else labels[torch.as_tensor(part_idx, dtype=torch.int64)]
         size, budget = decoded_bytes(len(paths), cfg.resolution), memory_budget(device)
         if cfg.stream == "on" or (cfg.stream == "auto" and size > budget):
             if cfg.stream == "auto":
                 log.info("streaming %d images from %s: decoded they would take %.1f GiB, over the %.1f GiB "
                          "budget (data.stream = off decodes them into memory anyway)",
                          len(paths), cfg.root, size / 2**30, budget / 2**30)
-            return FolderFiles(paths, cfg.resolution)
-        return Dataset(cfg.name, load_folder(cfg.root, cfg.resolution, paths=paths))
+            return FolderFiles(paths, cfg.resolution, labels, classes)
+        images, readable = load_folder_kept(cfg.root, cfg.resolution, paths=paths)
+        return Dataset(cfg.name, images, None if labels is None else labels[readable], classes=classes)
     raise GankitError(f"unknown data set '{cfg.name}'")
 
 
@@ -123,10 +129,12 @@ def make_loader(dataset, cfg, seed: int, device, rank: int = 0, world: int = 1):
     """The loader for a data set: in memory on the device, or streamed by DataLoader workers."""
     from .stream import FolderFiles, StreamLoader
 
+    # a conditional model's batches are (images, labels); an unconditional one's stay plain tensors
+    labels = dataset.labels if cfg.model.conditional == "true" else None
     if isinstance(dataset, FolderFiles):
         return StreamLoader(dataset, cfg.train.batch_size, seed, device, cfg.data.flip, rank, world,
-                            cfg.data.workers)
-    return DeviceLoader(dataset, cfg.train.batch_size, seed, device, cfg.data.flip, rank, world)
+                            cfg.data.workers, labels)
+    return DeviceLoader(dataset, cfg.train.batch_size, seed, device, cfg.data.flip, rank, world, labels)
 
 
 __all__ = ["Dataset", "DeviceLoader", "holdout_split", "load_dataset", "make_loader", "memory_budget", "sample_shape", "to_unit_range", "to_uint8", "resize_images"]

@@ -84,10 +84,18 @@ def decoded_bytes(n_files: int, resolution: int) -> int:
 def load_folder(root: str | os.PathLike, resolution: int, workers: int | None = None,
                 paths: list[Path] | None = None) -> torch.Tensor:
     """All readable images under `root` (or just `paths` of them) as one uint8 tensor (N, 3, R, R)."""
+    return load_folder_kept(root, resolution, workers, paths)[0]
+
+
+def load_folder_kept(root: str | os.PathLike, resolution: int, workers: int | None = None,
+                     paths: list[Path] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images as load_folder gives them, the indices into `paths` of the images kept): the kept
+    indices select the labels of the readable files."""
     paths = list_folder(root, resolution) if paths is None else paths
     root = Path(root).expanduser()
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
         decoded = list(pool.map(lambda p: load_image(p, resolution), paths))
+    kept = torch.tensor([i for i, a in enumerate(decoded) if a is not None], dtype=torch.int64)
     images = [a for a in decoded if a is not None]
     skipped = len(paths) - len(images)
     if not images:
@@ -95,4 +103,4 @@ def load_folder(root: str | os.PathLike, resolution: int, workers: int | None = 
                           "they may be corrupt or not really images")
     if skipped:
         log.warning("skipped %d unreadable image file(s) of %d under %s", skipped, len(paths), root)
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), kept

@@ -1,5 +1,5 @@
 """Batches straight from a tensor on the training device: no worker processes, no per-sample
-Python. Each epoch's order is a permutation drawn from (seed, epoch), so a run resumed in the
+Python. Given labels (a conditional model), each batch is a pair (images, labels). Each epoch's order is a permutation drawn from (seed, epoch), so a run resumed in the
 middle of an epoch sees exactly the batches it would have seen.
 
 With `world` > 1 processes, `batch_size` is the global batch: every rank draws the same permutation
@@ -47,9 +47,10 @@ class DeviceLoader(BatchPlan):
     """The whole data set on the training device, batches gathered there by index."""
 
     def __init__(self, dataset, batch_size: int, seed: int, device, flip: bool = False, rank: int = 0,
-                 world: int = 1):
+                 world: int = 1, labels: torch.Tensor | None = None):
         super().__init__(len(dataset), batch_size, seed, device, flip, dataset.is_image, rank, world)
         self.data = dataset.data.to(self.device)
+        self.labels = None if labels is None else labels.to(self.device)  # given: batches are (x, y)
 
     def order(self, epoch: int) -> torch.Tensor:
         return epoch_order(self.seed, epoch, self.n).to(self.device)
@@ -58,8 +59,11 @@ class DeviceLoader(BatchPlan):
         """Yield the batches of `epoch` from batch index `start` on, as float tensors ([-1, 1] for images)."""
         perm = self.order(epoch)
         for i in range(start, len(self)):
-            batch = self.data[perm[self.local_slice(i)]]
-            yield finish_batch(batch, self) if self.is_image else batch
+            idx = perm[self.local_slice(i)]
+            batch = self.data[idx]
+            batch = finish_batch(batch, self) if self.is_image else batch
+            # labels: the same indices, so the same permutation, rank slice and resume position
+            yield batch if self.labels is None else (batch, self.labels[idx])
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:

@@ -34,11 +34,12 @@ class FolderFiles(torch.utils.data.Dataset):
 
     name = "folder"
     is_image = True
-    labels = None
     distribution = None
 
-    def __init__(self, paths: list[Path], resolution: int):
+    def __init__(self, paths: list[Path], resolution: int, labels: torch.Tensor | None = None,
+                 classes: list[str] | None = None):
         self.paths, self.resolution = list(paths), resolution
+        self.labels, self.classes = labels, classes  # by class subfolder (data/labels.py), or None
         self._reported: set[int] = set()
 
     @property
@@ -89,9 +90,10 @@ class StreamLoader(BatchPlan):
     """Same interface as DeviceLoader (len, local_batch, epoch(epoch, start)), fed by DataLoader workers."""
 
     def __init__(self, dataset: FolderFiles, batch_size: int, seed: int, device, flip: bool = False,
-                 rank: int = 0, world: int = 1, workers: int = -1):
+                 rank: int = 0, world: int = 1, workers: int = -1, labels: torch.Tensor | None = None):
         super().__init__(len(dataset), batch_size, seed, device, flip, True, rank, world)
         self.dataset = dataset
+        self.labels = labels  # given: batches are (images, labels), labels picked in this process
         self.workers = default_workers() if workers < 0 else workers
         self.sampler = _EpochBatches(self)
         self._loader = DataLoader(dataset, batch_sampler=self.sampler, num_workers=self.workers,
@@ -103,5 +105,10 @@ class StreamLoader(BatchPlan):
 
     def epoch(self, epoch: int, start: int = 0):
         self.sampler.epoch, self.sampler.start = epoch, start
-        for batch in self._loader:
-            yield finish_batch(batch.to(self.device, non_blocking=True), self)
+        perm = epoch_order(self.seed, epoch, self.n) if self.labels is not None else None
+        for i, batch in enumerate(self._loader, start):
+            batch = finish_batch(batch.to(self.device, non_blocking=True), self)
+            if perm is None:
+                yield batch
+            else:  # the sampler's indices of batch i (an unreadable file's substitute keeps its label)
+                yield batch, self.labels[perm[self.local_slice(i)]].to(self.device)

@@ -18,9 +18,11 @@ import torch
 
 from .. import config as C
 from ..errors import GankitError
-from ..run import atomic_write_bytes
+from ..nets import balanced_labels, is_conditional
 from ..plots import grid_image, png_bytes, pyplot
+from ..run import atomic_write_bytes
 from .latent import generate, latent_draw
+
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation per row: a (N, D), b (N, D), t (T,) -> (N, T, D). Norms are
@@ -112,9 +114,10 @@ def _toy_frames(points: torch.Tensor, cfg: C.Config, title: str) -> tuple[bytes,
 
 
 def write_interpolation(g, cfg: C.Config, rows: int, steps: int, seed: int, out, truncation: float | None = None,
-                        device: str = "cpu", duration_ms: int = 120) -> tuple[Path, Path]:
+                        device: str = "cpu", duration_ms: int = 120, row_labels=None) -> tuple[Path, Path]:
     """A grid (one row per pair of random endpoints, `steps` columns) at `out` (.png) and an
-    animation of the same walk at out.gif. Returns both paths."""
+    animation of the same walk at out.gif. Returns both paths. A conditional G walks within one
+    class per row: `row_labels` (default: row i walks class i mod k)."""
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise GankitError(f"--out {out}: the interpolation grid is a .png (the animation goes next to it as .gif)")
@@ -122,7 +125,11 @@ def write_interpolation(g, cfg: C.Config, rows: int, steps: int, seed: int, out,
         raise GankitError(f"--n must be at least 1 (got {rows})")
     ends = latent_draw(cfg, 2 * rows, seed, truncation)
     z = interpolation(cfg, ends[:rows], ends[rows:], steps)  # (rows, steps, D)
-    samples = generate(g, z.reshape(rows * steps, -1), device, to_cpu=True)
+    labels = None
+    if is_conditional(g):  # the label is held fixed along each walk
+        per_row = balanced_labels(rows, g.num_classes) if row_labels is None else torch.as_tensor(row_labels)
+        labels = per_row.repeat_interleave(steps)
+    samples = generate(g, z.reshape(rows * steps, -1), device, to_cpu=True, labels=labels)
     gif = out.with_suffix(".gif")
     if samples.dim() == 4:
         atomic_write_bytes(out, png_bytes(_grid_image(samples, nrow=steps)))

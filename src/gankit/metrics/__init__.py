@@ -15,6 +15,7 @@ from typing import Callable
 
 from ..errors import GankitError, did_you_mean
 from .classes import class_coverage
+from .conditional import conditional_accuracy
 from .frechet import fid, frechet_distance, gaussian_stats
 from .inception_score import inception_score
 from .kid import kid
@@ -29,6 +30,7 @@ class Metric:
     fn: Callable
     takes: str  # features: fn(real, fake) | logits: fn(fake_logits) | images: fn(real, fake) uint8 images
     #             | toy: fn(samples, distribution)
+    #             | labelled_logits: fn(fake_logits, requested_labels) (conditional generators)
     domain: str  # image | 1d | 2d
     values: tuple[str, ...]
     summary: str
@@ -42,6 +44,9 @@ REGISTRY: dict[str, Metric] = {
     "dc": Metric(density_coverage, "features", "image", ("density", "coverage"), "density/coverage, k=5"),
     "classes": Metric(class_coverage, "logits", "image", ("classes", "class_kl"),
                       "classes predicted, KL of the class histogram from uniform (classifier nets only)"),
+    "cond": Metric(conditional_accuracy, "labelled_logits", "image", ("cond_acc", "cond_acc_min", "cond_classes"),
+                   "conditional accuracy: samples classified as the class asked for (conditional runs, "
+                   "classifier nets only)"),
     "swd": Metric(swd, "images", "image", ("swd", "swd_fine", "swd_coarse"),
                   "sliced Wasserstein distance of Laplacian-pyramid 7x7 patches (x1e3), no pretrained network"),
     "msssim": Metric(msssim, "images", "image", ("msssim", "msssim_real", "msssim_gap"),
@@ -55,7 +60,8 @@ REGISTRY: dict[str, Metric] = {
 
 # +1: higher is better, -1: lower is better; values missing here (mean, std, ...) cannot be primary
 DIRECTION = {"fid": -1, "kid": -1, "is": 1, "swd": -1, "swd_fine": -1, "swd_coarse": -1, "msssim_gap": -1, "precision": 1, "recall": 1, "density": 1, "coverage": 1,
-             "classes": 1, "class_kl": -1, "ks": -1, "jsd": -1, "modes": 1, "hq": 1, "mode_kl": -1}
+             "classes": 1, "class_kl": -1, "cond_acc": 1, "cond_acc_min": 1, "cond_classes": 1, "ks": -1, "jsd": -1,
+             "modes": 1, "hq": 1, "mode_kl": -1}
 
 DEFAULTS = {"image": ("fid", "kid", "pr", "dc", "is", "classes"), "1d": ("moments", "ks", "jsd"), "2d": ("modes",)}
 # during training: KID's 100 subset MMDs are left out of the default, they would dominate a CPU epoch
@@ -82,15 +88,19 @@ def domain_of(data_name: str, dim: int | None = None) -> str:
     return "image"
 
 
-def parse_metrics(text: str | list | tuple, domain: str, data_name: str = "", training: bool = False) -> list[str]:
+def parse_metrics(text: str | list | tuple, domain: str, data_name: str = "", training: bool = False,
+                  conditional: bool = False) -> list[str]:
     """'fid,kid,pr' -> ['fid', 'kid', 'pr'], checked against the registry and the data's domain;
-    '' -> the domain's default set (without class coverage where no shipped classifier applies)."""
+    '' -> the domain's default set (without class coverage where no shipped classifier applies),
+    with conditional accuracy for a conditional model on MNIST/Fashion-MNIST."""
     names = [s.strip() for s in text.split(",")] if isinstance(text, str) else list(text)
     names = [n for n in names if n]
     if not names:
         if domain == "image" and data_name == "folder":
             return folder_defaults(training)
         names = list((TRAIN_DEFAULTS if training else DEFAULTS)[domain])
+        if conditional and data_name in ("mnist", "fashion-mnist"):
+            names.append("cond")
         if data_name not in ("", "mnist", "fashion-mnist"):
             names = [n for n in names if n != "classes"]
         return names
@@ -101,6 +111,9 @@ def parse_metrics(text: str | list | tuple, domain: str, data_name: str = "", tr
         if REGISTRY[name].domain != domain:
             raise GankitError(f"metric '{name}' is for {REGISTRY[name].domain} data, not this {domain} data; "
                               f"here use: {', '.join(n for n, m in REGISTRY.items() if m.domain == domain)}")
+        if REGISTRY[name].takes == "labelled_logits" and not conditional and data_name:
+            raise GankitError(f"metric '{name}' scores a conditional generator against the classes it was asked "
+                              "for; this run is unconditional (model.conditional = false)")
     return list(dict.fromkeys(names))
 
 
@@ -118,4 +131,5 @@ def check_primary(primary: str, names: list[str], domain: str) -> str:
 
 __all__ = ["REGISTRY", "DIRECTION", "DEFAULTS", "TRAIN_DEFAULTS", "PRIMARY", "Metric", "parse_metrics", "check_primary", "domain_of",
            "fid", "frechet_distance", "gaussian_stats", "kid", "inception_score", "precision_recall",
-           "density_coverage", "prdc", "class_coverage", "swd", "msssim", "NO_WEIGHTS", "INCEPTION_METRICS", "moments_1d", "ks_1d", "jsd", "mode_stats"]
+           "density_coverage", "prdc", "class_coverage", "conditional_accuracy", "swd", "msssim", "NO_WEIGHTS",
+           "INCEPTION_METRICS", "moments_1d", "ks_1d", "jsd", "mode_stats"]

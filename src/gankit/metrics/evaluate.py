@@ -75,12 +75,13 @@ class Evaluator:
         return self._net
 
     def _needs_net(self, name: str) -> bool:
-        return self.domain == "image" and REGISTRY[name].takes in ("features", "logits")
+        return self.domain == "image" and REGISTRY[name].takes in ("features", "logits", "labelled_logits")
 
     def metrics(self, text="", training: bool = False) -> list[str]:
         """The metrics `text` names, checked (and their network loaded) before any work is done;
         '' = the data's defaults, less the Inception ones when their weights cannot be had here."""
-        names = parse_metrics(text, self.domain, self.cfg.data.name, training)
+        names = parse_metrics(text, self.domain, self.cfg.data.name, training,
+                              conditional=self.cfg.model.conditional == "true")  # + conditional accuracy
         given = [s for s in text.split(",") if s.strip()] if isinstance(text, str) else list(text)
         return self.usable(names) if not given else self._require(names)
 
@@ -146,8 +147,9 @@ class Evaluator:
     # ------------------------------------------------------------ scoring
 
     @torch.no_grad()
-    def evaluate(self, samples: torch.Tensor, names) -> dict:
-        """{value name: float} for the registered metrics `names` on generated `samples`."""
+    def evaluate(self, samples: torch.Tensor, names, labels: torch.Tensor | None = None) -> dict:
+        """{value name: float} for the registered metrics `names` on generated `samples`; `labels`:
+        the classes a conditional generator was asked for (conditional accuracy)."""
         from ..data import to_uint8
 
         names = self.metrics(names) if isinstance(names, str) else list(names)
@@ -165,9 +167,14 @@ class Evaluator:
                 fake_f, fake_z = self.net.embed(samples)
             for name in names:
                 m = REGISTRY[name]
-                if name == "classes" and not self.net.name.startswith("classifier-"):
-                    raise GankitError("class coverage needs one of the shipped MNIST/Fashion-MNIST classifiers")
-                if m.takes == "images":
+                if name in ("classes", "cond") and not self.net.name.startswith("classifier-"):
+                    raise GankitError(f"{'class coverage' if name == 'classes' else 'conditional accuracy'} needs "
+                                      "one of the shipped MNIST/Fashion-MNIST classifiers")
+                if m.takes == "labelled_logits":  # conditional accuracy: against the requested labels
+                    if labels is None:
+                        raise GankitError(f"metric '{name}' needs the labels the samples were generated for")
+                    out.update(m.fn(fake_z, labels))
+                elif m.takes == "images":
                     out.update(m.fn(self.reference_images(), samples))
                 else:
                     out.update(m.fn(real_f, fake_f) if m.takes == "features" else m.fn(fake_z))

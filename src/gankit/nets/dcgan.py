@@ -8,7 +8,7 @@ import math
 from torch import nn
 
 from ..errors import GankitError
-from .layers import activation, norm2d
+from .layers import LabelledSequential, activation, batch_norm, norm2d
 
 
 def scaled(channels: int, width: float) -> int:
@@ -30,18 +30,21 @@ class TConvGenerator(nn.Module):
     -> ConvT(64->C, k4 s2 p1) [28x28] -> Tanh.  (The seed puts ReLU before batch norm.)"""
 
     def __init__(self, latent_dim: int = 100, channels: int = 1, act: str = "relu", leak: float = 0.2,
-                 width: float = 1.0):
+                 width: float = 1.0, num_classes: int = 0):
         super().__init__()
         a, b, c = scaled(256, width), scaled(128, width), scaled(64, width)
-        self.top = a
-        self.fc = nn.Sequential(nn.Linear(latent_dim, a * 7 * 7), activation(act, leak), nn.BatchNorm1d(a * 7 * 7))
-        self.conv = nn.Sequential(
-            nn.ConvTranspose2d(a, b, 3, 1, 1), activation(act, leak), nn.BatchNorm2d(b),  # 128 x 7 x 7
-            nn.ConvTranspose2d(b, c, 4, 2, 1), activation(act, leak), nn.BatchNorm2d(c),  # 64 x 14 x 14
+        k, seq = num_classes, LabelledSequential if num_classes else nn.Sequential  # k > 0: conditional BN
+        self.top, self.num_classes = a, k
+        self.fc = seq(nn.Linear(latent_dim, a * 7 * 7), activation(act, leak), batch_norm(a * 7 * 7, k, dims=1))
+        self.conv = seq(
+            nn.ConvTranspose2d(a, b, 3, 1, 1), activation(act, leak), batch_norm(b, k),  # 128 x 7 x 7
+            nn.ConvTranspose2d(b, c, 4, 2, 1), activation(act, leak), batch_norm(c, k),  # 64 x 14 x 14
             nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh(),  # C x 28 x 28
         )
 
-    def forward(self, z):
+    def forward(self, z, y=None):
+        if self.num_classes:
+            return self.conv(self.fc(z, y).view(-1, self.top, 7, 7), y)
         return self.conv(self.fc(z).view(-1, self.top, 7, 7))
 
 
@@ -71,23 +74,26 @@ class UpsampleGenerator(nn.Module):
     with s = resolution / 4 (8 for 32x32)."""
 
     def __init__(self, latent_dim: int = 100, channels: int = 1, resolution: int = 32, act: str = "leaky_relu",
-                 leak: float = 0.2, width: float = 1.0):
+                 leak: float = 0.2, width: float = 1.0, num_classes: int = 0):
         super().__init__()
+        k, seq = num_classes, LabelledSequential if num_classes else nn.Sequential  # k > 0: conditional BN
+        self.num_classes = k
         self.init_size = resolution // 4
         a, b = scaled(128, width), scaled(64, width)
         self.top = a
         self.fc = nn.Linear(latent_dim, a * self.init_size**2)
-        self.conv = nn.Sequential(
-            nn.BatchNorm2d(a),
+        self.conv = seq(
+            batch_norm(a, k),
             nn.Upsample(scale_factor=2),  # 128 x 16 x 16
-            nn.Conv2d(a, a, 3, 1, 1), nn.BatchNorm2d(a, eps=0.8), activation(act, leak),
+            nn.Conv2d(a, a, 3, 1, 1), batch_norm(a, k, eps=0.8), activation(act, leak),
             nn.Upsample(scale_factor=2),  # 128 x 32 x 32
-            nn.Conv2d(a, b, 3, 1, 1), nn.BatchNorm2d(b, eps=0.8), activation(act, leak),
+            nn.Conv2d(a, b, 3, 1, 1), batch_norm(b, k, eps=0.8), activation(act, leak),
             nn.Conv2d(b, channels, 3, 1, 1), nn.Tanh(),
         )
 
-    def forward(self, z):
-        return self.conv(self.fc(z).view(-1, self.top, self.init_size, self.init_size))
+    def forward(self, z, y=None):
+        h = self.fc(z).view(-1, self.top, self.init_size, self.init_size)
+        return self.conv(h, y) if self.num_classes else self.conv(h)
 
 
 class UpsampleDiscriminator(SequentialFeatures, nn.Module):
@@ -121,20 +127,22 @@ class DCGANGenerator(nn.Module):
     bias-free, BN + ReLU after each but the last, Tanh. 128: 100 -> 1024 -> 512 -> 256 -> 128 -> 64 -> 3."""
 
     def __init__(self, latent_dim: int = 100, channels: int = 3, resolution: int = 128, act: str = "relu",
-                 leak: float = 0.2, width: float = 1.0):
+                 leak: float = 0.2, width: float = 1.0, num_classes: int = 0):
         super().__init__()
         _check_power_of_two(resolution)
+        k = self.num_classes = num_classes  # k > 0: conditional BN
         n_up = int(math.log2(resolution)) - 2  # stride-2 layers after the 4x4 one
         widths = [scaled(64 * 2**i, width) for i in range(n_up)][::-1]  # e.g. [1024, 512, 256, 128, 64] at 128
         mods: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),
-                                 nn.BatchNorm2d(widths[0]), activation(act, leak)]  # 4 x 4
+                                 batch_norm(widths[0], k), activation(act, leak)]  # 4 x 4
         for a, b in zip(widths[:-1], widths[1:]):
-            mods += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), activation(act, leak)]
+            mods += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), batch_norm(b, k), activation(act, leak)]
         mods += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
-        self.net = nn.Sequential(*mods)
+        self.net = (LabelledSequential if k else nn.Sequential)(*mods)
 
-    def forward(self, z):
-        return self.net(z.view(z.shape[0], -1, 1, 1))
+    def forward(self, z, y=None):
+        z = z.view(z.shape[0], -1, 1, 1)
+        return self.net(z, y) if self.num_classes else self.net(z)
 
 
 class DCGANDiscriminator(SequentialFeatures, nn.Module):

@@ -102,9 +102,44 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.affine:  # conditional BN: its own gamma, beta
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+
+
+class ConditionalBatchNorm(nn.Module):
+    """Conditional batch norm (de Vries et al. 2017; the generator side of Miyato & Koyama 2018):
+    batch norm without its own affine map, then a per-class scale gamma[y] and shift beta[y] from
+    two embeddings, initialised to 1 and 0 (so at the start it is plain batch norm). For (N, C)
+    or (N, C, H, W) inputs, as BatchNorm1d/2d."""
+
+    def __init__(self, features: int, num_classes: int, eps: float = 1e-5, dims: int = 2):
+        super().__init__()
+        self.bn = (nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d)(features, eps=eps, affine=False)
+        self.gamma = nn.Embedding(num_classes, features)
+        self.beta = nn.Embedding(num_classes, features)
+        nn.init.ones_(self.gamma.weight)
+        nn.init.zeros_(self.beta.weight)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        shape = (x.shape[0], -1) + (1,) * (x.dim() - 2)
+        return self.bn(x) * self.gamma(y).view(shape) + self.beta(y).view(shape)
+
+
+class LabelledSequential(nn.Sequential):
+    """nn.Sequential that hands the labels y to the conditional layers in it (ConditionalBatchNorm)."""
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        for module in self:
+            x = module(x, y) if isinstance(module, ConditionalBatchNorm) else module(x)
+        return x
+
+
+def batch_norm(features: int, num_classes: int = 0, eps: float = 1e-5, dims: int = 2) -> nn.Module:
+    """BatchNorm1d/2d, or its conditional form when num_classes > 0."""
+    if num_classes:
+        return ConditionalBatchNorm(features, num_classes, eps, dims)
+    return (nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d)(features, eps=eps)
 
 
 def kaiming_init(module: nn.Module, leak: float = 0.0) -> None:

@@ -17,6 +17,7 @@ import torch
 from .. import distributed
 from ..augment import Augment
 from ..data import Dataset, load_dataset, make_loader
+from ..data.labels import check_labels, resolve_conditioning
 from ..errors import GankitError
 from ..losses import Objective, make_objective
 from ..nets import build_networks
@@ -53,7 +54,13 @@ def resolve_device(name: str) -> torch.device:
 
 
 def as_dataset(data, name: str = "tensor") -> Dataset:
-    """A user's tensor as a data set: uint8 images (N, C, H, W), or float points (N, dim)."""
+    """A user's tensor as a data set: uint8 images (N, C, H, W), or float points (N, dim); a pair
+    (tensor, labels) gives it int64 class labels (N,) for a conditional model."""
+    if isinstance(data, tuple) and len(data) == 2:
+        ds = as_dataset(data[0], name)
+        labels = torch.as_tensor(data[1])
+        check_labels(labels, len(ds), int(labels.max()) + 1 if labels.numel() else 1, "data=")
+        return replace(ds, labels=labels.long().cpu())
     if isinstance(data, Dataset) or (not isinstance(data, torch.Tensor) and hasattr(data, "take")):
         return data
     if not isinstance(data, torch.Tensor) or data.dim() < 2 or len(data) == 0:
@@ -76,6 +83,7 @@ def build(cfg, data_root=None, *, G: torch.nn.Module | None = None, D: torch.nn.
     speed = resolve(cfg, device)  # amp, channels_last, compile, fused Adam (cfg.speed)
     seed_everything(cfg.seed)
     dataset = as_dataset(data) if data is not None else load_dataset(cfg.data, data_root, seed=cfg.seed, device=device)
+    cfg = _resolve_conditioning(cfg, dataset)
     if G is None or D is None:
         built_g, built_d = build_networks(cfg.model, dataset.sample_shape)
         G, D = G if G is not None else built_g, D if D is not None else built_d
@@ -100,6 +108,17 @@ def build(cfg, data_root=None, *, G: torch.nn.Module | None = None, D: torch.nn.
                      Augment.from_config(cfg.augment, device))
     _check_fits(cfg, loader)
     return exp
+
+
+def _resolve_conditioning(cfg, dataset):
+    """model.conditional auto/true -> "true" with model.num_classes from the labels, or "false"
+    (auto without labels). The resolved config is the run's: checkpoints rebuild G from it.
+    An unconditional config is returned as it is."""
+    if cfg.model.conditional == "false":
+        return cfg
+    conditional, k = resolve_conditioning(cfg.model, dataset)
+    model = replace(cfg.model, conditional="true" if conditional else "false", num_classes=k)
+    return replace(cfg, model=model)
 
 
 def _convert_sync_bn(cfg, device, G, D):

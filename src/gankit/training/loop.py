@@ -64,8 +64,10 @@ class Trainer:
         self.stats = RunningStats(self.device)
         self.rollback = Rollback()
         self.stop = StopRequest()
+        # conditional (model.conditional): classes of G(z, y) / D(x, y); 0 = unconditional
+        self.num_classes = self.cfg.model.num_classes if self.cfg.model.conditional == "true" else 0
         # fixed noise, drawn from its own generator so it is the same whatever the device
-        self.fixed_noise = self.noise(self.cfg.train.sample_grid, torch.Generator().manual_seed(self.cfg.seed + 1))
+        self.fixed_noise = self.noise(self.grid_size(), torch.Generator().manual_seed(self.cfg.seed + 1))
         # diversity of G's samples at log time (for the diagnosis), from noise fixed like fixed_noise
         self.sample_stats = SampleStats(self.dataset, self.cfg.seed)
         self.diagnostic_noise = self.noise(self.sample_stats.n, torch.Generator().manual_seed(self.cfg.seed + 2))
@@ -92,24 +94,43 @@ class Trainer:
             return self.noise(n)
         return self.noise(n * self.dist.world)[distributed.shard(n * self.dist.world)]
 
+    # -- labels of a conditional model (model.conditional); all None / unused when unconditional
+    def grid_size(self) -> int:
+        """Samples in each epoch's grid: train.sample_grid, or for a conditional model one row per
+        class of sample_grid // classes columns (at least one)."""
+        k = self.num_classes
+        return self.cfg.train.sample_grid if not k else k * max(1, self.cfg.train.sample_grid // k)
+
+    def batch_labels(self, n: int) -> torch.Tensor | None:
+        """Labels of the fakes of a training batch: uniform over the classes, from the global RNG
+        right after their noise (the whole global batch on every rank, as batch_noise does)."""
+        if not self.num_classes:
+            return None
+        if not self.dist.enabled:
+            return torch.randint(self.num_classes, (n,), device=self.device)
+        y = torch.randint(self.num_classes, (n * self.dist.world,), device=self.device)
+        return y[distributed.shard(n * self.dist.world)]
+
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, ema: bool = True) -> torch.Tensor:
+    def generate(self, z: torch.Tensor, ema: bool = True, labels: torch.Tensor | None = None) -> torch.Tensor:
         """G(z) in eval mode (batch-norm running statistics, no dropout); from the moving
-        average of G's weights when train.ema > 0, unless `ema` is False (the trained G itself)."""
+        average of G's weights when train.ema > 0, unless `ema` is False (the trained G itself).
+        A conditional G draws the classes `labels` (default: every class in turn)."""
         g = self.g_ema.module if self.g_ema is not None and ema else self.G
         was_training = g.training
         g.eval()
-        out = generate(g, z)
+        out = generate(g, z, labels=labels)
         g.train(was_training)
         return out
 
     # ------------------------------------------------------------------ one update each
-    def d_step(self, real: torch.Tensor, fake: torch.Tensor) -> None:
+    def d_step(self, real: torch.Tensor, fake: torch.Tensor, y_real=None, y_fake=None) -> None:
         obj, D_train, aug = self.objective, self.exp.D_train, self.exp.augment
         real, fake = aug(real), aug(fake)  # augment.*: D sees augmented images (unchanged when off)
-        real_out, fake_out = D_train(real), D_train(fake)  # DDP all-reduces D's grads in backward
+        # conditional: D(x, y) with the real batch's labels and the fakes' sampled ones
+        real_out, fake_out = D_train(real, *_y(y_real)), D_train(fake, *_y(y_fake))  # DDP all-reduces D's grads
         loss = obj.d_loss(real_out, fake_out)
-        penalty = obj.penalty(self.D, real, fake)
+        penalty = obj.penalty(_with_labels(self.D, y_real), real, fake)
         if penalty is not None:
             loss = loss + penalty
         self.opt_d.zero_grad(set_to_none=True)
@@ -123,11 +144,11 @@ class Trainer:
                 aug.observe(obj.verdicts(real_out, fake_out)[0])
         self.stats.add("d", d_loss=loss, d_real=s_real, d_fake=s_fake, d_acc=acc, d_grad_norm=norm)
 
-    def g_step(self, fake: torch.Tensor, real: torch.Tensor) -> None:
+    def g_step(self, fake: torch.Tensor, real: torch.Tensor, y_fake=None, y_real=None) -> None:
         if self.g_paused:  # train.g_pause_below: D's accuracy was below the bound; G waits, D trains
-            return self._g_paused_step(fake, real)
+            return self._g_paused_step(fake, real, y_fake, y_real)
         self.D.requires_grad_(False)  # freeze D: G's step must not leave gradients on it
-        loss = self._g_loss(fake, real)
+        loss = self._g_loss(fake, real, y_fake, y_real)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         norm = grad_norm(self.G.parameters()).to(self.device)
@@ -137,21 +158,22 @@ class Trainer:
             self.g_ema.update(self.G)
         self.stats.add("g", g_loss=loss, g_grad_norm=norm)
 
-    def _g_loss(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    def _g_loss(self, fake: torch.Tensor, real: torch.Tensor, y_fake=None, y_real=None) -> torch.Tensor:
         obj, aug = self.objective, self.exp.augment
         fake_seen = aug(fake)  # augment.*: G is scored on what D is trained on
         extra = getattr(obj, "g_extra", None)
         needs_real = getattr(obj, "g_needs_real", False) or getattr(obj, "feature_matching", 0) > 0
         real_seen = aug(real) if needs_real else None
-        real_out = self.D(real_seen) if getattr(obj, "g_needs_real", False) else None
-        loss = obj.g_loss(self.D(fake_seen), real_out) if real_out is not None else obj.g_loss(self.D(fake_seen))
+        real_out = self.D(real_seen, *_y(y_real)) if getattr(obj, "g_needs_real", False) else None
+        fake_out = self.D(fake_seen, *_y(y_fake))  # conditional: D(G(z, y), y)
+        loss = obj.g_loss(fake_out, real_out) if real_out is not None else obj.g_loss(fake_out)
         more = extra(self.D, real_seen, fake_seen) if extra is not None and real_seen is not None else None
         return loss + more if more is not None else loss  # loss.feature_matching
 
-    def _g_paused_step(self, fake: torch.Tensor, real: torch.Tensor) -> None:
+    def _g_paused_step(self, fake: torch.Tensor, real: torch.Tensor, y_fake=None, y_real=None) -> None:
         """G's loss for the log, without an update (train.g_pause_below)."""
         with torch.no_grad():
-            loss = self._g_loss(fake, real)
+            loss = self._g_loss(fake, real, y_fake, y_real)
         self.stats.add("g", g_loss=loss, g_grad_norm=torch.zeros((), device=self.device))
 
     def train_group(self, reals: list[torch.Tensor]) -> None:
@@ -159,24 +181,32 @@ class Trainer:
         of the D step next to G's update is shared with it (one G forward less), as the seeds' loops do."""
         if self.speed.cuda_graphs:  # a new step: the graphs' previous outputs may be overwritten now
             torch.compiler.cudagraph_mark_step_begin()
+        # a conditional model's batches are (images, labels) pairs: ys holds the labels (else Nones)
+        reals, ys = zip(*reals) if self.num_classes else (reals, [None] * len(reals))
         with self.speed.autocast():  # bf16 forward passes when speed.amp resolves to bf16, else nothing
             n, G_train = reals[0].shape[0], self.exp.G_train
             if self.cfg.train.order == "g-first":
-                fake = G_train(self.batch_noise(n))
-                self.g_step(fake, reals[0])
-                self.d_step(reals[0], fake.detach())
-                for real in reals[1:]:
-                    self.d_step(real, self._fake_without_grad(n))
+                fake, y = self._fake(G_train, n)
+                self.g_step(fake, reals[0], y, ys[0])
+                self.d_step(reals[0], fake.detach(), ys[0], y)
+                for real, y_real in zip(reals[1:], ys[1:]):
+                    self.d_step(real, *self._fake_without_grad(n), y_real)
             else:
-                for real in reals[:-1]:
-                    self.d_step(real, self._fake_without_grad(n))
-                fake = G_train(self.batch_noise(n))
-                self.d_step(reals[-1], fake.detach())
-                self.g_step(fake, reals[-1])
+                for real, y_real in zip(reals[:-1], ys[:-1]):
+                    fake, y = self._fake_without_grad(n)
+                    self.d_step(real, fake, y_real, y)
+                fake, y = self._fake(G_train, n)
+                self.d_step(reals[-1], fake.detach(), ys[-1], y)
+                self.g_step(fake, reals[-1], y, ys[-1])
 
-    def _fake_without_grad(self, n: int) -> torch.Tensor:
+    def _fake(self, G, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(G(z), None), or for a conditional model (G(z, y), y) with y drawn after z."""
+        z, y = self.batch_noise(n), self.batch_labels(n)
+        return G(z, *_y(y)), y
+
+    def _fake_without_grad(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         with torch.no_grad():  # no backward through G here: no DDP forward either
-            return self.G(self.batch_noise(n))
+            return self._fake(self.G, n)
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> None:
@@ -287,10 +317,13 @@ class Trainer:
                 cb.on_epoch_end(self, epoch)
 
     def save_samples(self, epoch: int) -> None:
-        samples = self.generate(self.fixed_noise)
+        k = self.num_classes  # conditional: one row per class
+        labels = (torch.arange(k, device=self.device).repeat_interleave(len(self.fixed_noise) // k)
+                  if k else None)
+        samples = self.generate(self.fixed_noise, labels=labels)
         path = self.run.sample_path(epoch)
         if self.dataset.is_image:
-            save_grid(samples, path)
+            save_grid(samples, path, len(self.fixed_noise) // k if k else None)
         else:
             save_toy_plot(samples, self.dataset.distribution, path, f"{self.cfg.name}, epoch {epoch}")
 
@@ -367,6 +400,17 @@ class _Clock:
         rate = self.seen * batch_size / max(now - self.last, 1e-9)
         self.last, self.seen = now, 0
         return rate, now - self.started
+
+
+def _y(labels) -> tuple:
+    """The extra argument of a conditional network's call, G(z, y) / D(x, y): () when unconditional."""
+    return () if labels is None else (labels,)
+
+
+def _with_labels(D, labels):
+    """D for the penalties (gradient penalty, R1), which call it on images alone: a conditional D
+    judges them with the real batch's labels."""
+    return D if labels is None else lambda x: D(x, labels)
 
 
 def _accuracy(obj, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
