@@ -30,13 +30,19 @@ def main() -> None:
     p.add_argument("--preset", default="ring-2d")
     p.add_argument("--seeds", type=int, default=8)
     p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads for both sides (default 1: the fastest for tiny networks on a shared CPU)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads for both sides (default 1: the fastest for tiny networks on a shared CPU)",
+    )
     p.add_argument("--set", dest="overrides", action="append", default=[])
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = load_preset(args.preset, [f"train.steps={args.steps}", "eval.every=0", "log.tensorboard=off",
-                                    "log.progress=off", *args.overrides])
+    cfg = load_preset(
+        args.preset,
+        [f"train.steps={args.steps}", "eval.every=0", "log.tensorboard=off", "log.progress=off", *args.overrides],
+    )
     seeds = list(range(args.seeds))
 
     start = time.perf_counter()
@@ -52,8 +58,9 @@ def main() -> None:
     batched = time.perf_counter() - start
 
     work = args.seeds * args.steps
-    print(f"{args.preset}, {args.seeds} seeds x {args.steps} steps, {args.threads} torch threads "
-          f"({torch.__version__}):")
+    print(
+        f"{args.preset}, {args.seeds} seeds x {args.steps} steps, {args.threads} torch threads ({torch.__version__}):"
+    )
     print(f"  one after another (Trainer): {sequential:7.1f} s  {work / sequential:8.0f} seed-steps/s")
     print(f"  at once (BatchedSeeds):      {batched:7.1f} s  {work / batched:8.0f} seed-steps/s")
     print(f"  ratio: {sequential / batched:.2f}x")

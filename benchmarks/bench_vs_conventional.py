@@ -28,14 +28,14 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision import transforms
 
-from gankit.training.timing import synchronize, time_trainer
+from gankit.api import make_trainer
 from gankit.config import load_preset
 from gankit.data.folder import find_images
 from gankit.data.idx import load_idx_images
-from gankit.nets import build_networks
 from gankit.losses import make_objective
-from gankit.api import make_trainer
+from gankit.nets import build_networks
 from gankit.training.experiment import resolve_device
+from gankit.training.timing import synchronize, time_trainer
 
 
 class PILImages(torch.utils.data.Dataset):
@@ -69,9 +69,11 @@ class ImageFiles(torch.utils.data.Dataset):
 def conventional_dataset(cfg, data_root):
     r = cfg.data.resolution
     if cfg.data.name == "folder":
-        tfs = [transforms.Resize(r), transforms.CenterCrop(r)] + (
-            [transforms.RandomHorizontalFlip()] if cfg.data.flip else []) + [
-            transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.5] * 3)]
+        tfs = (
+            [transforms.Resize(r), transforms.CenterCrop(r)]
+            + ([transforms.RandomHorizontalFlip()] if cfg.data.flip else [])
+            + [transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.5] * 3)]
+        )
         return ImageFiles(find_images(Path(cfg.data.root)), transforms.Compose(tfs))
     images, labels = load_idx_images(cfg.data.name, data_root, "train", download=False)
     tfs = ([transforms.Resize(r)] if r else []) + [transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]
@@ -80,8 +82,14 @@ def conventional_dataset(cfg, data_root):
 
 def conventional(cfg, data_root, device, workers: int):
     """A function run(steps, warmup) -> images/s of the conventional loop (images read by timed steps / time)."""
-    loader = DataLoader(conventional_dataset(cfg, data_root), batch_size=cfg.train.batch_size,
-                        shuffle=True, drop_last=True, num_workers=workers, pin_memory=device.type == "cuda")
+    loader = DataLoader(
+        conventional_dataset(cfg, data_root),
+        batch_size=cfg.train.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+    )
     channels = 3 if cfg.data.name == "folder" else 1
     torch.manual_seed(cfg.seed)
     G, D = build_networks(cfg.model, (channels, cfg.data.resolution or 28, cfg.data.resolution or 28))
@@ -161,19 +169,27 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3, help="alternating measurements of each; the best is kept")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--workers", type=int, default=0,
-                    help="DataLoader workers of the conventional loop (default 0, as in the seeds)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="DataLoader workers of the conventional loop (default 0, as in the seeds)",
+    )
     ap.add_argument("--data-root")
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="gankit config KEY=VALUE")
     args = ap.parse_args()
     device = resolve_device(args.device)
     print(f"device {device}, {torch.get_num_threads()} CPU thread(s), torch {torch.__version__}")
-    print(f"{'preset':<16} {'device':<6} {'batch':>5} {'conventional img/s':>19} {'gankit img/s':>13} {'ratio':>6}  gankit settings")
-    for batch in ((64, 256, 1024) if args.sweep else (args.batch,)):
+    print(
+        f"{'preset':<16} {'device':<6} {'batch':>5} {'conventional img/s':>19} {'gankit img/s':>13} {'ratio':>6}  gankit settings"
+    )
+    for batch in (64, 256, 1024) if args.sweep else (args.batch,):
         cfg = load_preset(args.preset, [f"train.batch_size={batch}", f"device={device}", *args.overrides])
         conv, ours, settings = compare(cfg, args.data_root, device, args.steps, args.warmup, args.rounds, args.workers)
-        print(f"{args.preset:<16} {device.type:<6} {batch:>5} {conv:>19,.0f} {ours:>13,.0f} {ours / conv:>5.2f}x  {settings}",
-              flush=True)
+        print(
+            f"{args.preset:<16} {device.type:<6} {batch:>5} {conv:>19,.0f} {ours:>13,.0f} {ours / conv:>5.2f}x  {settings}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ from collections import defaultdict
 
 from torch.profiler import ProfilerActivity, profile
 
-from gankit.training.timing import time_trainer
-from gankit.config import load_preset
 from gankit.api import make_trainer
+from gankit.config import load_preset
 from gankit.training.experiment import resolve_device
+from gankit.training.timing import time_trainer
 
 # operator-name fragments -> kind of work; the first match wins
 KINDS = [
@@ -62,9 +62,13 @@ def main() -> None:
     ap.add_argument("--data-root")
     ap.add_argument("--top", type=int, default=12)
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="gankit config KEY=VALUE")
-    ap.add_argument("--peak-tflops", type=float, default=0.0,
-                    help="the device's peak dense TFLOP/s in the step's precision (e.g. 989 for an H100 SXM "
-                         "in bf16), to print the fraction of it the step reaches")
+    ap.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=0.0,
+        help="the device's peak dense TFLOP/s in the step's precision (e.g. 989 for an H100 SXM "
+        "in bf16), to print the fraction of it the step reaches",
+    )
     args = ap.parse_args()
     device = resolve_device(args.device)
     cfg = load_preset(args.preset, [f"train.batch_size={args.batch}", f"device={device}", *args.overrides])
@@ -83,12 +87,16 @@ def main() -> None:
     for e in events:
         by_kind[kind_of(e.key)] += self_time(e)
     print(f"{args.preset}, batch {args.batch}, {device}, {trainer.speed.describe()}")
-    print(f"{timing.images_per_s:,.0f} images/s while profiled ({args.steps} steps); "
-          f"{'CUDA kernel' if cuda else 'CPU'} self time {total / 1e3 / args.steps:.1f} ms per step")
+    print(
+        f"{timing.images_per_s:,.0f} images/s while profiled ({args.steps} steps); "
+        f"{'CUDA kernel' if cuda else 'CPU'} self time {total / 1e3 / args.steps:.1f} ms per step"
+    )
     achieved = flops / args.batch * plain.images_per_s / 1e12
     share = f", {100 * achieved / args.peak_tflops:.1f}% of {args.peak_tflops:g} peak" if args.peak_tflops else ""
-    print(f"{flops / args.batch / 1e9:.2f} GFLOP per real image and step (torch.utils.flop_counter); "
-          f"without the profiler {plain.images_per_s:,.0f} images/s = {achieved:.3f} TFLOP/s{share}\n")
+    print(
+        f"{flops / args.batch / 1e9:.2f} GFLOP per real image and step (torch.utils.flop_counter); "
+        f"without the profiler {plain.images_per_s:,.0f} images/s = {achieved:.3f} TFLOP/s{share}\n"
+    )
     print(f"{'kind of work':<34} {'share':>6}")
     for kind, t in sorted(by_kind.items(), key=lambda kv: -kv[1]):
         print(f"{kind:<34} {100 * t / total:>5.1f}%")

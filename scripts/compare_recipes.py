@@ -27,11 +27,20 @@ from gankit.metrics.evaluate import Evaluator
 
 
 def train_and_score(preset: str, seed: int, images: int, n: int, data_root, overrides: list[str]) -> dict:
-    base = load_preset(preset, [f"seed={seed}", "eval.every=0", "log.tensorboard=off", "log.progress=off",
-                                *overrides])
+    base = load_preset(preset, [f"seed={seed}", "eval.every=0", "log.tensorboard=off", "log.progress=off", *overrides])
     steps = max(1, images // base.train.batch_size)
-    cfg = load_preset(preset, [f"seed={seed}", f"train.steps={steps}", f"train.log_every={min(steps, 100)}",
-                               "eval.every=0", "log.tensorboard=off", "log.progress=off", *overrides])
+    cfg = load_preset(
+        preset,
+        [
+            f"seed={seed}",
+            f"train.steps={steps}",
+            f"train.log_every={min(steps, 100)}",
+            "eval.every=0",
+            "log.tensorboard=off",
+            "log.progress=off",
+            *overrides,
+        ],
+    )
     trainer = make_trainer(cfg, None, data_root, progress=False)
     start = time.perf_counter()
     trainer.fit()
@@ -44,7 +53,9 @@ def train_and_score(preset: str, seed: int, images: int, n: int, data_root, over
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pair", action="append", required=True, help="SEED_PRESET:MODERN_PRESET (repeatable)")
-    ap.add_argument("--images", type=int, default=30000, help="images the modern preset sees (and the seed's, equal images)")
+    ap.add_argument(
+        "--images", type=int, default=30000, help="images the modern preset sees (and the seed's, equal images)"
+    )
     ap.add_argument("--seeds", default="0", help="comma-separated seeds")
     ap.add_argument("--n", type=int, default=2000, help="generated samples per evaluation")
     ap.add_argument("--data-root", default=None)
@@ -63,10 +74,13 @@ def main(argv=None) -> int:
             t = train_and_score(seed_preset, seed, int(rate * m["seconds"]), args.n, args.data_root, args.overrides)
             for r, when in ((m, "equal images"), (s, "equal images"), (t, "equal time")):
                 rows.append({**r, "when": when})
-                print(f"# {r['preset']} seed {seed} {when}: {r['images']} images {r['seconds']:.0f}s "
-                      f"FID {r['fid']:.2f} classes {r['classes']} class_kl {r['class_kl']:.3f}", file=sys.stderr)
+                print(
+                    f"# {r['preset']} seed {seed} {when}: {r['images']} images {r['seconds']:.0f}s "
+                    f"FID {r['fid']:.2f} classes {r['classes']} class_kl {r['class_kl']:.3f}",
+                    file=sys.stderr,
+                )
     print(f"{'preset':24} {'compared at':13} {'images':>7} {'seconds':>8} {'FID':>14} {'classes':>10} {'class_kl':>9}")
-    for (preset, when) in dict.fromkeys((r["preset"], r["when"]) for r in rows):
+    for preset, when in dict.fromkeys((r["preset"], r["when"]) for r in rows):
         group = [r for r in rows if r["preset"] == preset and r["when"] == when]
 
         def mean_sd(key, fmt, group=group):
@@ -75,11 +89,15 @@ def main(argv=None) -> int:
             return f"{statistics.mean(vals):{fmt}} ± {sd:{fmt}}" if len(vals) > 1 else f"{vals[0]:{fmt}}"
 
         classes = "/".join(str(r["classes"]) for r in group)
-        print(f"{preset:24} {when:13} {int(statistics.mean(r['images'] for r in group)):7d} "
-              f"{statistics.mean(r['seconds'] for r in group):8.0f} {mean_sd('fid', '.2f'):>14} {classes:>10} "
-              f"{mean_sd('class_kl', '.3f'):>9}")
-    print(f"(seeds {args.seeds}; {args.n} samples each; FID and classes with the shipped MNIST classifier's "
-          "features against the test split; 'equal time' = the seed preset trained for the modern run's wall time)")
+        print(
+            f"{preset:24} {when:13} {int(statistics.mean(r['images'] for r in group)):7d} "
+            f"{statistics.mean(r['seconds'] for r in group):8.0f} {mean_sd('fid', '.2f'):>14} {classes:>10} "
+            f"{mean_sd('class_kl', '.3f'):>9}"
+        )
+    print(
+        f"(seeds {args.seeds}; {args.n} samples each; FID and classes with the shipped MNIST classifier's "
+        "features against the test split; 'equal time' = the seed preset trained for the modern run's wall time)"
+    )
     return 0
 
 

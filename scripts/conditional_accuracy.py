@@ -26,8 +26,18 @@ def measure(preset: str, steps: int, seed: int, n: int, data_root: str | None, o
     from gankit.metrics.conditional import conditional_accuracy, per_class_accuracy
     from gankit.nets import balanced_labels
 
-    cfg = gankit.load_preset(preset, [f"train.steps={steps}", f"seed={seed}", "device=cpu", "eval.every=0",
-                                      "log.tensorboard=off", "log.progress=off", *extra])
+    cfg = gankit.load_preset(
+        preset,
+        [
+            f"train.steps={steps}",
+            f"seed={seed}",
+            "device=cpu",
+            "eval.every=0",
+            "log.tensorboard=off",
+            "log.progress=off",
+            *extra,
+        ],
+    )
     t0 = time.perf_counter()
     run = gankit.train(cfg, out=f"{out_root}/{preset}-s{seed}", data_root=data_root)
     train_s = time.perf_counter() - t0
@@ -58,9 +68,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for seed in args.seeds:
         v = measure(args.preset, args.steps, seed, args.n, args.data_root, args.out, args.set)
-        print(f"| {v['preset']} | {seed} | {v['steps']} | {v['cond_acc']:.3f} | {v['cond_acc_min']:.3f} | "
-              f"{v['cond_classes']}/10 | {' '.join(f'{a:.2f}' for a in v['per_class'])} | {v['train_s']} |",
-              flush=True)
+        print(
+            f"| {v['preset']} | {seed} | {v['steps']} | {v['cond_acc']:.3f} | {v['cond_acc_min']:.3f} | "
+            f"{v['cond_classes']}/10 | {' '.join(f'{a:.2f}' for a in v['per_class'])} | {v['train_s']} |",
+            flush=True,
+        )
         print("json " + json.dumps(v), flush=True)
 
 

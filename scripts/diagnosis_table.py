@@ -37,26 +37,54 @@ from gankit.training.experiment import build
 from gankit.training.loop import Trainer
 
 RING = ["train.steps=400", "train.log_every=20", "data.size=16000"]
-CRITIC = ["loss.kind=wgan-gp", "train.d_steps=5", "optim.g.lr=1e-4", "optim.d.lr=1e-4", "optim.g.beta1=0",
-          "optim.d.beta1=0", "optim.g.beta2=0.9", "optim.d.beta2=0.9"]
+CRITIC = [
+    "loss.kind=wgan-gp",
+    "train.d_steps=5",
+    "optim.g.lr=1e-4",
+    "optim.d.lr=1e-4",
+    "optim.g.beta1=0",
+    "optim.d.beta1=0",
+    "optim.g.beta2=0.9",
+    "optim.d.beta2=0.9",
+]
 FOLDER = ["data.resolution=32", "data.flip=false", "train.epochs=100000", "train.steps=560", "train.log_every=40"]
 COVERAGE = ("mode_collapse", "partial_mode_collapse")
 # name -> (preset, overrides, the finding the setting is meant to produce, or "truth": judged by the end state)
 SETTINGS = {
     "healthy": ("ring-2d", RING, "healthy"),
     "d_overpowering": ("ring-2d", RING + ["optim.d.lr=5e-3", "optim.g.lr=1e-4", "train.d_steps=5"], "d_overpowering"),
-    "vanishing_g_gradients": ("ring-2d", RING + ["optim.d.lr=5e-3", "optim.g.lr=1e-4", "train.d_steps=5",
-                                                 "loss.g_form=minimax"], "vanishing_g_gradients"),
+    "vanishing_g_gradients": (
+        "ring-2d",
+        RING + ["optim.d.lr=5e-3", "optim.g.lr=1e-4", "train.d_steps=5", "loss.g_form=minimax"],
+        "vanishing_g_gradients",
+    ),
     "g_overpowering": ("ring-2d", RING + ["optim.g.lr=1e-2", "optim.d.lr=1e-5"], "g_overpowering"),
     "mode_collapse": ("ring-2d", RING + ["optim.g.lr=5e-3", "optim.d.lr=5e-4"], "mode_collapse"),
-    "divergence_nan": ("ring-2d", RING + ["optim.g.kind=sgd", "optim.d.kind=sgd", "optim.g.lr=10", "optim.d.lr=10"],
-                       "divergence"),
+    "divergence_nan": (
+        "ring-2d",
+        RING + ["optim.g.kind=sgd", "optim.d.kind=sgd", "optim.g.lr=10", "optim.d.lr=10"],
+        "divergence",
+    ),
     "divergence_explode": ("ring-2d", RING + ["optim.g.lr=0.5", "optim.d.lr=0.5"], "divergence"),
-    "oscillation": ("ring-2d", RING + ["optim.g.lr=1e-2", "optim.d.lr=1e-2", "optim.g.beta1=0.9",
-                                       "optim.d.beta1=0.9"], "oscillation"),
-    "healthy_1d": ("gaussian-1d", ["train.steps=400", "train.log_every=20", "model.d_group=1", "model.noise=normal",
-                                   "model.hidden=64", "train.batch_size=256", "optim.d.lr=2e-3", "optim.g.lr=5e-4"],
-                   "healthy"),
+    "oscillation": (
+        "ring-2d",
+        RING + ["optim.g.lr=1e-2", "optim.d.lr=1e-2", "optim.g.beta1=0.9", "optim.d.beta1=0.9"],
+        "oscillation",
+    ),
+    "healthy_1d": (
+        "gaussian-1d",
+        [
+            "train.steps=400",
+            "train.log_every=20",
+            "model.d_group=1",
+            "model.noise=normal",
+            "model.hidden=64",
+            "train.batch_size=256",
+            "optim.d.lr=2e-3",
+            "optim.g.lr=5e-4",
+        ],
+        "healthy",
+    ),
     "seed_s1_preset": ("gaussian-1d", ["train.steps=400", "train.log_every=20"], None),
     # partial collapse: the presets as a user runs them, judged by how many modes / classes they end with
     "ring2d_preset": ("ring-2d", [], "truth"),
@@ -213,8 +241,10 @@ def main() -> None:
             cells.append(f"{cell(cb, truth)} ({time.perf_counter() - t0:.0f}s){mark}")
         scored = ", ".join(f"{verdicts.count(v)} {v}" for v in ("hit", "ok", "miss", "false alarm") if v in verdicts)
         print(f"| {DESCRIBE[name]} | {expected or '-'} | " + " | ".join(cells) + f" | {scored or '-'} |", flush=True)
-    print(f"\n{totals['hit']} failures detected, {totals['miss']} missed; {totals['ok']} healthy runs called healthy, "
-          f"{totals['false alarm']} false alarms")
+    print(
+        f"\n{totals['hit']} failures detected, {totals['miss']} missed; {totals['ok']} healthy runs called healthy, "
+        f"{totals['false alarm']} false alarms"
+    )
 
 
 if __name__ == "__main__":

@@ -47,9 +47,16 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--n", type=int, default=10_000, help="samples scored per run")
     ap.add_argument("--out", type=Path, default=Path("fast_vs_fp32"))
-    ap.add_argument("--paths", nargs="+", choices=("fp32", "fast"), default=["fp32", "fast"],
-                    help="which paths to train (a later run can redo one; the table reads both from --out)")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], help="gankit config KEY=VALUE for both paths")
+    ap.add_argument(
+        "--paths",
+        nargs="+",
+        choices=("fp32", "fast"),
+        default=["fp32", "fast"],
+        help="which paths to train (a later run can redo one; the table reads both from --out)",
+    )
+    ap.add_argument(
+        "--set", dest="overrides", action="append", default=[], help="gankit config KEY=VALUE for both paths"
+    )
     args = ap.parse_args()
     rows = []
     for seed in args.seeds:
@@ -64,8 +71,10 @@ def main() -> None:
     cols = ("fid", "precision", "recall", "classes", "class_kl")
     print(f"{'path':<5} {'seed':>4} {'img/s':>8} {'wall s':>7} " + " ".join(f"{c:>9}" for c in cols))
     for path, seed, r in rows:
-        print(f"{path:<5} {seed:>4} {r['images_per_s']:>8,.0f} {r['seconds']:>7.0f} "
-              + " ".join(f"{r.get(c, float('nan')):>9.3f}" for c in cols))
+        print(
+            f"{path:<5} {seed:>4} {r['images_per_s']:>8,.0f} {r['seconds']:>7.0f} "
+            + " ".join(f"{r.get(c, float('nan')):>9.3f}" for c in cols)
+        )
     fid = {(p, s): r.get("fid") for p, s, r in rows}
     for seed in args.seeds:
         print(f"seed {seed}: fast - fp32 FID = {fid['fast', seed] - fid['fp32', seed]:+.2f}")

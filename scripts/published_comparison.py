@@ -23,10 +23,16 @@ from gankit.cli import main as gankit
 # ring-2d-stable's remedies, and a cosine decay of both learning rates so that the game settles
 STABLE = ["loss.r1_gamma=0.1", "train.ema=0.999", "train.lr_schedule=cosine"]
 ROWS = {
-    "ring": [("GAN", "ring-pacgan", []), ("PacGAN2", "ring-pacgan2", []),
-             ("GAN + R1 + EMA + cosine", "ring-pacgan", STABLE)],
-    "grid": [("GAN", "grid-25", []), ("PacGAN4", "grid-25-pacgan4", []),
-             ("GAN + R1 + EMA + cosine", "grid-25", STABLE)],
+    "ring": [
+        ("GAN", "ring-pacgan", []),
+        ("PacGAN2", "ring-pacgan2", []),
+        ("GAN + R1 + EMA + cosine", "ring-pacgan", STABLE),
+    ],
+    "grid": [
+        ("GAN", "grid-25", []),
+        ("PacGAN4", "grid-25-pacgan4", []),
+        ("GAN + R1 + EMA + cosine", "grid-25", STABLE),
+    ],
 }
 PUBLISHED = {  # PacGAN, Table 1 (as quoted in gankit issue 16): modes, high-quality samples (%), reverse KL
     "ring": [("GAN (PacGAN paper)", "6.3 ± 0.5", "98.2", "0.45"), ("PacGAN2 (PacGAN paper)", "7.9", "95.6", "0.07")],
@@ -51,19 +57,26 @@ def main() -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], help="added to every row")
     p.add_argument("--summary-only", action="store_true", help="train nothing: the table of the seeds there are")
     args = p.parse_args()
-    lines = ["| set | method | modes | high quality (%) | reverse KL | seeds | command |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| set | method | modes | high quality (%) | reverse KL | seeds | command |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for bench in args.only or sorted(ROWS, reverse=True):
         for label, preset, sets in ROWS[bench]:
             out = Path(args.out) / bench / folder(label)
             shown = ["sweep", preset, "--seeds", args.seeds] + [a for o in sets + args.overrides for a in ("--set", o)]
-            gankit(shown + ["--set", "log.tensorboard=off", "--out", str(out)]
-                   + (["--summary-only"] if args.summary_only else []))
+            gankit(
+                shown
+                + ["--set", "log.tensorboard=off", "--out", str(out)]
+                + (["--summary-only"] if args.summary_only else [])
+            )
             s = json.loads((out / "summary.json").read_text())["summary"]
             n = s["modes"]["n"] if "modes" in s else 0
             command = "gankit " + " ".join(shown)
-            lines.append(f"| {bench} | {label} (gankit) | {cell(s, 'modes', digits=1)} | {cell(s, 'hq', 100, 1)} | "
-                         f"{cell(s, 'mode_kl', digits=3)} | {n} | `{command}` |")
+            lines.append(
+                f"| {bench} | {label} (gankit) | {cell(s, 'modes', digits=1)} | {cell(s, 'hq', 100, 1)} | "
+                f"{cell(s, 'mode_kl', digits=3)} | {n} | `{command}` |"
+            )
         for row in PUBLISHED[bench]:
             lines.append(f"| {bench} | {row[0]} | {row[1]} | {row[2]} | {row[3]} | 10 | |")
     table = "\n".join(lines)

@@ -50,8 +50,11 @@ def folder_floors(folder: str, n: int, resolution: int, contrast: bool = False) 
     if contrast:  # the same images made worse, for a sense of scale
         from shapes import blur
 
-        for tag, worse in (("blur1", blur(real, 1.0)), ("blur2", blur(real, 2.0)),
-                           ("copies10", real[torch.arange(len(real)) % 10])):
+        for tag, worse in (
+            ("blur1", blur(real, 1.0)),
+            ("blur2", blur(real, 2.0)),
+            ("copies10", real[torch.arange(len(real)) % 10]),
+        ):
             values.update({f"{k}[{tag}]": v for k, v in ev.evaluate(to_unit_range(worse), names).items()})
     return values, ev
 
@@ -66,8 +69,11 @@ def main() -> None:
     p.add_argument("--folder", help="an RGB image folder instead of MNIST/Fashion-MNIST")
     p.add_argument("--make-shapes", metavar="DIR", help="write --count synthetic 40x40 RGB images into DIR and stop")
     p.add_argument("--count", type=int, default=20_000)
-    p.add_argument("--contrast", action="store_true",
-                   help="folders: also score the same images blurred (sigma 1 and 2 px) and 10 of them copied")
+    p.add_argument(
+        "--contrast",
+        action="store_true",
+        help="folders: also score the same images blurred (sigma 1 and 2 px) and 10 of them copied",
+    )
     p.add_argument("--json", help="also write the values to this file")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -79,8 +85,11 @@ def main() -> None:
         print(f"wrote {args.count} images to {args.make_shapes}")
         return
     out = {}
-    sets = [("folder", args.folder)] if args.folder else [(s, None) for s in ([args.only] if args.only else
-                                                                               ("mnist", "fashion-mnist"))]
+    sets = (
+        [("folder", args.folder)]
+        if args.folder
+        else [(s, None) for s in ([args.only] if args.only else ("mnist", "fashion-mnist"))]
+    )
     for name, folder in sets:
         t = time.time()
         if folder:
@@ -89,8 +98,10 @@ def main() -> None:
             values, ev = idx_floors(name, args.data_root, args.n, args.resolution)
         out[name] = values
         ref = ev.reference_images()
-        print(f"\n{folder or name}: train ({args.n}, {args.resolution or (32 if folder else 28)} px) vs "
-              f"{ev.reference_split} ({len(ref)}), {time.time() - t:.0f} s:")
+        print(
+            f"\n{folder or name}: train ({args.n}, {args.resolution or (32 if folder else 28)} px) vs "
+            f"{ev.reference_split} ({len(ref)}), {time.time() - t:.0f} s:"
+        )
         print(format_table(values, ev, args.n), flush=True)
     if args.json:
         with open(args.json, "w") as f:

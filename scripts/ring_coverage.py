@@ -14,9 +14,9 @@ import time
 
 import torch
 
+from gankit.api import make_trainer
 from gankit.config import load_preset
 from gankit.metrics.toy import mode_stats
-from gankit.api import make_trainer
 
 
 def mode_coverage(samples: torch.Tensor, mixture, min_frac: float = 0.01) -> tuple[int, float, list[int]]:
@@ -50,9 +50,12 @@ def main() -> None:
             samples = trainer.generate(z).cpu()
             covered, quality, counts = mode_coverage(samples, trainer.dataset.distribution, args.min_frac)
             loose = mode_stats(samples, trainer.dataset.distribution)
-            print(f"{preset} seed {seed}: {covered}/{len(counts)} modes, {quality:.1%} within 3 std, "
-                  f"per mode {counts}, mode_stats modes {loose['modes']} mode_kl {loose['mode_kl']:.3f}, "
-                  f"{trainer.pos.step} steps in {time.perf_counter() - start:.0f} s", flush=True)
+            print(
+                f"{preset} seed {seed}: {covered}/{len(counts)} modes, {quality:.1%} within 3 std, "
+                f"per mode {counts}, mode_stats modes {loose['modes']} mode_kl {loose['mode_kl']:.3f}, "
+                f"{trainer.pos.step} steps in {time.perf_counter() - start:.0f} s",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

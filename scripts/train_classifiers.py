@@ -40,8 +40,10 @@ def shift(x: torch.Tensor, gen: torch.Generator, pad: int = 2) -> torch.Tensor:
 @torch.no_grad()
 def accuracy(net, images, labels, batch: int = 1000) -> float:
     net.eval()
-    correct = sum((net(to_unit_range(images[i:i + batch])).argmax(1) == labels[i:i + batch]).sum().item()
-                  for i in range(0, len(images), batch))
+    correct = sum(
+        (net(to_unit_range(images[i : i + batch])).argmax(1) == labels[i : i + batch]).sum().item()
+        for i in range(0, len(images), batch)
+    )
     return correct / len(images)
 
 
@@ -60,7 +62,7 @@ def train(name: str, root, seed: int = 0, batch: int = 256) -> float:
         net.train()
         perm = torch.randperm(len(x_train), generator=gen)
         for i in range(len(x_train) // batch):
-            idx = perm[i * batch:(i + 1) * batch]
+            idx = perm[i * batch : (i + 1) * batch]
             x = to_unit_range(x_train[idx])
             if SHIFT[name]:
                 x = shift(x, gen, SHIFT[name])
@@ -73,11 +75,16 @@ def train(name: str, root, seed: int = 0, batch: int = 256) -> float:
             opt.step()
             sched.step()
             if i % 50 == 0:
-                print(f"  {name} epoch {epoch + 1} batch {i}: loss {loss.item():.4f} ({time.time() - started:.0f} s)",
-                      flush=True)
+                print(
+                    f"  {name} epoch {epoch + 1} batch {i}: loss {loss.item():.4f} ({time.time() - started:.0f} s)",
+                    flush=True,
+                )
         acc = accuracy(net, x_test, y_test)
-        print(f"{name} epoch {epoch + 1}/{epochs}: loss {loss.item():.4f}, test accuracy {acc:.4%} "
-              f"({time.time() - started:.0f} s)", flush=True)
+        print(
+            f"{name} epoch {epoch + 1}/{epochs}: loss {loss.item():.4f}, test accuracy {acc:.4%} "
+            f"({time.time() - started:.0f} s)",
+            flush=True,
+        )
     buf = io.BytesIO()
     torch.save({k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()}, buf)
     atomic_write_bytes(weights_path(name), buf.getvalue())

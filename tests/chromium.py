@@ -25,10 +25,23 @@ from pathlib import Path
 
 import pytest
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-         "--disable-dev-shm-usage", "--remote-debugging-pipe", "--window-size=1280,900"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--disable-dev-shm-usage",
+    "--remote-debugging-pipe",
+    "--window-size=1280,900",
+]
 
 
 def chromium_or_skip() -> str:
@@ -55,7 +68,7 @@ class Chromium:
         self._reader.start()
 
     @classmethod
-    def start(cls, profile_dir: Path) -> "Chromium":
+    def start(cls, profile_dir: Path) -> Chromium:
         exe = chromium_or_skip()
         profile_dir = Path(profile_dir)
         profile_dir.mkdir(parents=True, exist_ok=True)
@@ -71,9 +84,14 @@ class Chromium:
             os.dup2(child_r, 3)
             os.dup2(child_w, 4)
 
-        proc = subprocess.Popen([exe, *FLAGS, f"--user-data-dir={profile_dir}", "about:blank"],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                close_fds=False, preexec_fn=place_fds)
+        proc = subprocess.Popen(
+            [exe, *FLAGS, f"--user-data-dir={profile_dir}", "about:blank"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=False,
+            preexec_fn=place_fds,
+        )
         os.close(child_r)
         os.close(child_w)
         return cls(proc, cmd_w, ev_r)
@@ -131,7 +149,7 @@ class Chromium:
             time.sleep(0.05)
         raise TimeoutError(f"no {method} within {timeout} s")
 
-    def open(self, url: str, timeout: float = 30) -> "Page":
+    def open(self, url: str, timeout: float = 30) -> Page:
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, session)
@@ -156,7 +174,7 @@ class Chromium:
             except OSError:
                 pass
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -179,8 +197,9 @@ class Page:
 
     def evaluate(self, expression: str, timeout: float = 30):
         """The value of a JavaScript expression (promises are awaited)."""
-        reply = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                               "awaitPromise": True}, timeout)
+        reply = self.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, timeout
+        )
         if "exceptionDetails" in reply:
             raise RuntimeError(f"JavaScript error: {reply['exceptionDetails']}")
         return reply["result"].get("value")
@@ -192,16 +211,20 @@ class Page:
                 return
             time.sleep(0.1)
         status = self.evaluate("document.body.innerText.slice(0, 300)")
-        raise TimeoutError(f"{expression!r} did not become true within {timeout} s; errors {self.errors}; "
-                           f"page text: {status!r}")
+        raise TimeoutError(
+            f"{expression!r} did not become true within {timeout} s; errors {self.errors}; page text: {status!r}"
+        )
 
     def click(self, selector: str) -> None:
         """A real mouse click (press and release) at the centre of the element `selector`."""
-        box = self.evaluate(f"(() => {{ const e = document.querySelector({selector!r}); e.scrollIntoView(); "
-                            "const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        box = self.evaluate(
+            f"(() => {{ const e = document.querySelector({selector!r}); e.scrollIntoView(); "
+            "const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
         for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left",
-                                                   "clickCount": 1})
+            self.send(
+                "Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1}
+            )
 
     @property
     def errors(self) -> list[str]:
@@ -222,8 +245,10 @@ class Page:
         params = {"format": "png"}
         if full_page:
             size = self.send("Page.getLayoutMetrics")["cssContentSize"]
-            params.update(captureBeyondViewport=True,
-                          clip={"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1})
+            params.update(
+                captureBeyondViewport=True,
+                clip={"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+            )
         data = self.send("Page.captureScreenshot", params, timeout=60)["data"]
         path = Path(path)
         path.write_bytes(base64.b64decode(data))

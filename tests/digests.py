@@ -23,8 +23,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 PINNED = HERE / "pinned" / "digests.json"
-COMMON = ["train.steps=3", "train.log_every=1", "device=cpu", "speed.amp=off", "eval.every=0",
-          "log.tensorboard=off"]
+COMMON = ["train.steps=3", "train.log_every=1", "device=cpu", "speed.amp=off", "eval.every=0", "log.tensorboard=off"]
 PRESETS = {
     "gaussian-1d": [],
     "ring-2d": ["data.size=2048"],

@@ -14,8 +14,8 @@ import torch
 torch.set_num_threads(1)
 
 from gankit import distributed  # noqa: E402
-from gankit.config import load_preset  # noqa: E402
 from gankit.api import make_trainer  # noqa: E402
+from gankit.config import load_preset  # noqa: E402
 
 COMMON = ["device=cpu", "eval.every=0", "log.tensorboard=off", "log.progress=off", "train.log_every=3"]
 
@@ -55,8 +55,9 @@ def main() -> None:
         trainer.train_group = checked
         trainer.fit()
         if d.is_main:
-            torch.save({"g": trainer.G.state_dict(), "d": trainer.D.state_dict()},
-                       out / f"{job['name']}-world{d.world}.pt")
+            torch.save(
+                {"g": trainer.G.state_dict(), "d": trainer.D.state_dict()}, out / f"{job['name']}-world{d.world}.pt"
+            )
         results[job["name"]] = {"rank_spread": spread[0], "steps": trainer.pos.step}
     if d.is_main:
         (out / f"results-world{d.world}.json").write_text(json.dumps(results))

@@ -10,8 +10,14 @@ from pathlib import Path
 import torch
 
 
-def fake_run(path: Path, toy: bool = False, epochs: int = 20, steps_per_epoch: int = 10,
-             metrics: bool = True, findings: bool = True) -> Path:
+def fake_run(
+    path: Path,
+    toy: bool = False,
+    epochs: int = 20,
+    steps_per_epoch: int = 10,
+    metrics: bool = True,
+    findings: bool = True,
+) -> Path:
     """A run directory as training leaves it (config, stats, metrics, samples), without a checkpoint."""
     from gankit.config import load_preset, to_toml
     from gankit.data.toy import ring_2d
@@ -27,19 +33,46 @@ def fake_run(path: Path, toy: bool = False, epochs: int = 20, steps_per_epoch: i
         for _ in range(steps_per_epoch):
             step += 1
             t = step / (epochs * steps_per_epoch)
-            run.append_stats({"step": step, "epoch": epoch, "d_loss": 1.4 - 0.6 * t + 0.05 * math.sin(step),
-                              "g_loss": 0.7 + 0.8 * t, "d_real": 0.5 + 0.3 * t, "d_fake": 0.5 - 0.3 * t,
-                              "d_acc": 0.5 + 0.4 * t, "d_grad_norm": 1 + t, "g_grad_norm": 0.1 + t,
-                              "images_per_s": 5000.0 + step, "elapsed_s": 0.5 * step,
-                              "d_loss_min": 1.2 - 0.6 * t, "d_loss_max": 1.6 - 0.6 * t, "diversity": 1 - 0.5 * t})
+            run.append_stats(
+                {
+                    "step": step,
+                    "epoch": epoch,
+                    "d_loss": 1.4 - 0.6 * t + 0.05 * math.sin(step),
+                    "g_loss": 0.7 + 0.8 * t,
+                    "d_real": 0.5 + 0.3 * t,
+                    "d_fake": 0.5 - 0.3 * t,
+                    "d_acc": 0.5 + 0.4 * t,
+                    "d_grad_norm": 1 + t,
+                    "g_grad_norm": 0.1 + t,
+                    "images_per_s": 5000.0 + step,
+                    "elapsed_s": 0.5 * step,
+                    "d_loss_min": 1.2 - 0.6 * t,
+                    "d_loss_max": 1.6 - 0.6 * t,
+                    "diversity": 1 - 0.5 * t,
+                }
+            )
         if findings and epoch == epochs // 2:
-            run.append_stats({"event": "diagnosis", "change": "start", "step": step, "kind": "d-too-strong",
-                              "start_step": step - 5, "end_step": step, "evidence": {"d_acc": 0.97123},
-                              "message": "D accuracy above 95 % for 200 steps",
-                              "remedies": ["lower optim.d.lr", "train D less often"], "active": True})
+            run.append_stats(
+                {
+                    "event": "diagnosis",
+                    "change": "start",
+                    "step": step,
+                    "kind": "d-too-strong",
+                    "start_step": step - 5,
+                    "end_step": step,
+                    "evidence": {"d_acc": 0.97123},
+                    "message": "D accuracy above 95 % for 200 steps",
+                    "remedies": ["lower optim.d.lr", "train D less often"],
+                    "active": True,
+                }
+            )
         if toy:
-            save_toy_plot(ring_2d().sample(500, gen) * (0.3 + t), ring_2d(), run.samples_dir /
-                          f"epoch-{epoch + 1:04d}.png", f"epoch {epoch + 1}")
+            save_toy_plot(
+                ring_2d().sample(500, gen) * (0.3 + t),
+                ring_2d(),
+                run.samples_dir / f"epoch-{epoch + 1:04d}.png",
+                f"epoch {epoch + 1}",
+            )
         else:
             save_grid(torch.rand(16, 1, 32, 32, generator=gen) * 2 - 1, run.samples_dir / f"epoch-{epoch + 1:04d}.png")
         if metrics:
@@ -51,18 +84,30 @@ def fake_run(path: Path, toy: bool = False, epochs: int = 20, steps_per_epoch: i
 
 def trained_run(path: Path, image_root: Path | None = None, steps: int = 3) -> Path:
     """A real, tiny run with a checkpoint: ring-2d, or 16x16 RGB images from `image_root` with MLPs."""
+    from gankit.api import make_trainer
     from gankit.config import load_preset, to_toml
     from gankit.run import RunDir
-    from gankit.api import make_trainer
 
     sets = [f"train.steps={steps}", "train.log_every=1", "device=cpu"]
     if image_root is None:
         cfg = load_preset("ring-2d", sets + ["data.size=1024", "train.sample_grid=200"])
     else:
-        cfg = load_preset("ring-2d", sets + ["data.name=folder", f"data.root={json.dumps(str(image_root))}",
-                                             "data.resolution=16", "data.size=0", "name=tiny-folder",
-                                             "description='16x16 RGB images, MLP networks (a test run)'", "model.latent_dim=8",
-                                             "model.hidden=32", "train.batch_size=8", "train.sample_grid=16"])
+        cfg = load_preset(
+            "ring-2d",
+            sets
+            + [
+                "data.name=folder",
+                f"data.root={json.dumps(str(image_root))}",
+                "data.resolution=16",
+                "data.size=0",
+                "name=tiny-folder",
+                "description='16x16 RGB images, MLP networks (a test run)'",
+                "model.latent_dim=8",
+                "model.hidden=32",
+                "train.batch_size=8",
+                "train.sample_grid=16",
+            ],
+        )
     run = RunDir.create(cfg.name, out=path)
     run.write_text("config.toml", to_toml(cfg))
     make_trainer(cfg, run, progress=False).fit()

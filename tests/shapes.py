@@ -22,7 +22,7 @@ def shapes(n: int, side: int = 32, seed: int = 0) -> torch.Tensor:
         colour = torch.rand(n, 3, 1, 1, generator=g)
         cx, cy = torch.rand(n, 1, 1, generator=g), torch.rand(n, 1, 1, generator=g)
         r = 0.08 + 0.2 * torch.rand(n, 1, 1, generator=g)
-        disc = ((x - cx) ** 2 + (y - cy) ** 2 < r ** 2)
+        disc = (x - cx) ** 2 + (y - cy) ** 2 < r**2
         box = ((x - cx).abs() < r) & ((y - cy).abs() < 0.6 * r)
         mask = torch.where(torch.rand(n, 1, 1, generator=g) < 0.5, disc, box)[:, None]
         img = torch.where(mask, colour, img)
@@ -42,7 +42,7 @@ def write_folder(folder: Path, n: int, side: int = 32, seed: int = 0) -> Path:
 def blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     """Gaussian blur of uint8 images (what a blurry generator shows)."""
     r = int(3 * sigma) + 1
-    k = torch.exp(-torch.arange(-r, r + 1.0) ** 2 / (2 * sigma ** 2))
+    k = torch.exp(-(torch.arange(-r, r + 1.0) ** 2) / (2 * sigma**2))
     k = (k / k.sum()).view(1, 1, 1, -1)
     x = images.float().reshape(-1, 1, *images.shape[-2:])
     x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k)

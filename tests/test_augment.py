@@ -12,9 +12,20 @@ from gankit.augment import Augment, ops
 from gankit.config import load_preset
 from gankit.errors import GankitError
 
-IMAGES = ["model.g=mlp", "model.d=mlp", "model.hidden=16", "model.latent_dim=8", "train.batch_size=16",
-          "train.log_every=2", "train.sample_grid=4", "device=cpu", "eval.every=0", "log.tensorboard=off",
-          "log.progress=off", "speed.amp=off"]
+IMAGES = [
+    "model.g=mlp",
+    "model.d=mlp",
+    "model.hidden=16",
+    "model.latent_dim=8",
+    "train.batch_size=16",
+    "train.log_every=2",
+    "train.sample_grid=4",
+    "device=cpu",
+    "eval.every=0",
+    "log.tensorboard=off",
+    "log.progress=off",
+    "speed.amp=off",
+]
 
 
 def tiny_images(n=64, side=16):
@@ -94,19 +105,33 @@ def test_ada_raises_p_while_d_is_sure_of_the_reals_and_lowers_it_otherwise():
 
 
 def _trainer(steps, extra=(), run=None):
-    cfg = load_preset("mlp-mnist", [*IMAGES, f"train.steps={steps}", "augment.policy=color,translation,cutout",
-                                    "augment.p=0.0", "augment.ada_target=0.6", "augment.ada_interval=2",
-                                    "augment.ada_images=256", "optim.d.lr=3e-2", *extra])
+    cfg = load_preset(
+        "mlp-mnist",
+        [
+            *IMAGES,
+            f"train.steps={steps}",
+            "augment.policy=color,translation,cutout",
+            "augment.p=0.0",
+            "augment.ada_target=0.6",
+            "augment.ada_interval=2",
+            "augment.ada_images=256",
+            "optim.d.lr=3e-2",
+            *extra,
+        ],
+    )
     return make_trainer(cfg, run, progress=False, data=tiny_images())
 
 
 def test_d_sees_augmented_images_in_training(one_thread):
     torch.manual_seed(0)
-    plain = make_trainer(load_preset("mlp-mnist", [*IMAGES, "train.steps=3"]), None, progress=False,
-                         data=tiny_images())
+    plain = make_trainer(load_preset("mlp-mnist", [*IMAGES, "train.steps=3"]), None, progress=False, data=tiny_images())
     plain.fit()
-    fixed = make_trainer(load_preset("mlp-mnist", [*IMAGES, "train.steps=3", "augment.policy=translation,cutout"]),
-                         None, progress=False, data=tiny_images())
+    fixed = make_trainer(
+        load_preset("mlp-mnist", [*IMAGES, "train.steps=3", "augment.policy=translation,cutout"]),
+        None,
+        progress=False,
+        data=tiny_images(),
+    )
     fixed.fit()
     assert not torch.equal(plain.D.net[1].weight, fixed.D.net[1].weight)
 

@@ -24,6 +24,7 @@ def snapshot(folder: Path) -> dict:
 
 # ------------------------------------------------------------------ IDX data
 
+
 def test_missing_data_root_names_the_folder_and_the_four_files(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GANKIT_OFFLINE", "1")
     root = tmp_path / "nowhere"
@@ -48,12 +49,15 @@ def _write_idx_set(folder: Path, images: bytes, labels: bytes | None = None) -> 
 GOOD_IMAGES = bytes([0, 0, 8, 3]) + struct.pack(">III", 2, 28, 28) + bytes(2 * 28 * 28)
 
 
-@pytest.mark.parametrize("images, words", [
-    (GOOD_IMAGES[:-100], "truncated"),
-    (b"\x12\x34\x56\x78" + GOOD_IMAGES[4:], "bad magic number"),
-    (GOOD_IMAGES[:10], "header is incomplete"),
-    (GOOD_IMAGES + b"extra", "trailing bytes"),
-])
+@pytest.mark.parametrize(
+    "images, words",
+    [
+        (GOOD_IMAGES[:-100], "truncated"),
+        (b"\x12\x34\x56\x78" + GOOD_IMAGES[4:], "bad magic number"),
+        (GOOD_IMAGES[:10], "header is incomplete"),
+        (GOOD_IMAGES + b"extra", "trailing bytes"),
+    ],
+)
 def test_broken_idx_files_are_named_and_left_alone(tmp_path, images, words):
     folder = tmp_path / "mnist"
     _write_idx_set(folder, images)
@@ -87,6 +91,7 @@ def test_parse_idx_reads_a_good_file():
 
 
 # ------------------------------------------------------------------ image folders
+
 
 def test_empty_image_folder(tmp_path):
     (tmp_path / "imgs").mkdir()
@@ -141,12 +146,14 @@ def test_tiny_images_are_scaled_up(tmp_path):
 
 def _bomb_png(path: Path, side: int = 100_000) -> None:
     """A PNG whose header claims side x side pixels, with almost no data: a decompression bomb."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_is_skipped_not_decoded(tmp_path, caplog):

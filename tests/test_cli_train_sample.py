@@ -11,8 +11,24 @@ from gankit.run import RunDir
 def test_train_resume_and_sample(tmp_path, one_thread, capsys):
     run = tmp_path / "ring"
     common = ["--quiet", "--set", "log.progress=off", "--set", "eval.every=0"]
-    assert main(["train", "ring-2d", "--out", str(run), "--set", "data.size=2560", "--set", "train.epochs=1",
-                 "--set", "train.log_every=5", *common]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "ring-2d",
+                "--out",
+                str(run),
+                "--set",
+                "data.size=2560",
+                "--set",
+                "train.epochs=1",
+                "--set",
+                "train.log_every=5",
+                *common,
+            ]
+        )
+        == 0
+    )
     first = RunDir.open(run).load_checkpoint()
     assert first["position"]["step"] == 10 and first["position"]["finished"]
     for name in ("config.toml", "stats.jsonl", "losses.png", "samples/epoch-0001.png", "checkpoints/last.pt"):
@@ -38,8 +54,26 @@ def test_train_resume_and_sample(tmp_path, one_thread, capsys):
 
 def test_sample_writes_uint8_images_and_a_grid(tmp_path, data_root, one_thread):
     run = tmp_path / "mlp"
-    assert main(["train", "mlp-mnist", "--out", str(run), "--data-root", str(data_root), "--quiet",
-                 "--set", "train.steps=2", "--set", "eval.every=0", "--set", "log.progress=off"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "mlp-mnist",
+                "--out",
+                str(run),
+                "--data-root",
+                str(data_root),
+                "--quiet",
+                "--set",
+                "train.steps=2",
+                "--set",
+                "eval.every=0",
+                "--set",
+                "log.progress=off",
+            ]
+        )
+        == 0
+    )
     assert main(["sample", str(run), "--n", "16", "--out", str(tmp_path / "s.npy")]) == 0
     x = np.load(tmp_path / "s.npy")
     assert x.shape == (16, 1, 28, 28) and x.dtype == np.uint8
@@ -51,11 +85,16 @@ def test_sample_writes_uint8_images_and_a_grid(tmp_path, data_root, one_thread):
 
 def test_missing_data_names_the_folder_and_the_files(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GANKIT_OFFLINE", "1")
-    code = main(["train", "dcgan-mnist32", "--data-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r"),
-                 "--quiet"])
+    code = main(
+        ["train", "dcgan-mnist32", "--data-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r"), "--quiet"]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert str(tmp_path / "nowhere" / "mnist") in err
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                 "t10k-labels-idx1-ubyte.gz"):
+    for name in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ):
         assert name in err

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from PIL import Image
+from run_factory import fake_run
 
 from gankit.cli import main
 from gankit.reports.compare import load_runs, table, text_table
-from run_factory import fake_run
 
 
 def test_compare_table_plot_and_page(tmp_path, capsys):
@@ -28,8 +28,12 @@ def test_compare_table_plot_and_page(tmp_path, capsys):
 
 
 def test_same_folder_names_are_told_apart(tmp_path):
-    runs = load_runs([fake_run(tmp_path / "x" / "run", epochs=1, metrics=False, findings=False),
-                      fake_run(tmp_path / "y" / "run", epochs=1, metrics=False, findings=False)])
+    runs = load_runs(
+        [
+            fake_run(tmp_path / "x" / "run", epochs=1, metrics=False, findings=False),
+            fake_run(tmp_path / "y" / "run", epochs=1, metrics=False, findings=False),
+        ]
+    )
     rows, columns = table(runs)
     assert rows[0]["run"] != rows[1]["run"] and str(tmp_path / "x" / "run") in text_table(rows, columns)
 

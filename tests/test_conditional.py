@@ -19,11 +19,26 @@ from gankit.errors import GankitError
 from gankit.generation.latent import generate
 from gankit.nets import build_networks, count_parameters, is_conditional
 
-QUIET = ["device=cpu", "eval.every=0", "log.tensorboard=off", "log.progress=off", "speed.amp=off",
-         "speed.channels_last=off"]
+QUIET = [
+    "device=cpu",
+    "eval.every=0",
+    "log.tensorboard=off",
+    "log.progress=off",
+    "speed.amp=off",
+    "speed.channels_last=off",
+]
 # a small conditional MLP GAN on a user's tensor of labelled 28x28 images
-TINY_IMAGES = ["model.g=mlp", "model.d=mlp", "model.hidden=16", "model.latent_dim=8", "train.batch_size=16",
-               "train.steps=4", "train.log_every=2", "train.sample_grid=12", *QUIET]
+TINY_IMAGES = [
+    "model.g=mlp",
+    "model.d=mlp",
+    "model.hidden=16",
+    "model.latent_dim=8",
+    "train.batch_size=16",
+    "train.steps=4",
+    "train.log_every=2",
+    "train.sample_grid=12",
+    *QUIET,
+]
 
 
 def coded_images(n: int, classes: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,6 +70,7 @@ def class_folder(root, classes=("cat", "dog"), per_class=6, loose=0):
 
 # ---------------------------------------------------------------- labels as data
 
+
 def test_labels_travel_with_their_images_in_every_slice_and_resume_position():
     x, y = coded_images(96)
     ds = Dataset("tensor", x, y)
@@ -64,7 +80,7 @@ def test_labels_travel_with_their_images_in_every_slice_and_resume_position():
         assert len(labelled) == len(plain) == 4
         for (images, labels), whole in zip(labelled, plain):
             assert images.shape[0] == labels.shape[0] == 8
-            assert torch.equal(images, whole[rank * 8:(rank + 1) * 8])  # the same images as unlabelled
+            assert torch.equal(images, whole[rank * 8 : (rank + 1) * 8])  # the same images as unlabelled
             assert torch.equal(labels, y[pixel(images, 0)])  # each image's own label
     # an unconditional loader yields plain tensors, as before
     assert all(isinstance(b, torch.Tensor) for b in plain)
@@ -90,26 +106,42 @@ def test_folder_without_subfolders_stays_unconditional_under_auto(tmp_path):
     root.mkdir()
     for j in range(8):
         Image.new("RGB", (32, 32), (j, 0, 0)).save(root / f"{j}.png")
-    cfg = load_preset("dcgan-rgb", [f"data.root='{root}'", "data.resolution=32", "model.conditional=auto",
-                                    "train.batch_size=4", "train.steps=1", *QUIET])
+    cfg = load_preset(
+        "dcgan-rgb",
+        [
+            f"data.root='{root}'",
+            "data.resolution=32",
+            "model.conditional=auto",
+            "train.batch_size=4",
+            "train.steps=1",
+            *QUIET,
+        ],
+    )
     trainer = make_trainer(cfg, progress=False)
     assert trainer.cfg.model.conditional == "false" and not is_conditional(trainer.G)
     with pytest.raises(GankitError, match="has no labels"):
-        make_trainer(cfg.replace(model=cfg.model.__class__(**{**cfg.model.__dict__, "conditional": "true"})),
-                     progress=False)
+        make_trainer(
+            cfg.replace(model=cfg.model.__class__(**{**cfg.model.__dict__, "conditional": "true"})), progress=False
+        )
 
 
 def test_bad_labelled_folders_are_clear_errors(tmp_path):
     one = class_folder(tmp_path / "one", classes=("cat",))
-    cfg = load_preset("dcgan-rgb", [f"data.root='{one}'", "data.resolution=32", "model.conditional=true",
-                                    "train.batch_size=4", *QUIET])
+    cfg = load_preset(
+        "dcgan-rgb",
+        [f"data.root='{one}'", "data.resolution=32", "model.conditional=true", "train.batch_size=4", *QUIET],
+    )
     with pytest.raises(GankitError, match="one class only.*at least two classes"):
         make_trainer(cfg, progress=False)
     mixed = class_folder(tmp_path / "mixed", loose=2)
     with pytest.raises(GankitError, match="2 image.*directly in data.root"):
-        make_trainer(load_preset("dcgan-rgb", [f"data.root='{mixed}'", "data.resolution=32",
-                                               "model.conditional=true", "train.batch_size=4", *QUIET]),
-                     progress=False)
+        make_trainer(
+            load_preset(
+                "dcgan-rgb",
+                [f"data.root='{mixed}'", "data.resolution=32", "model.conditional=true", "train.batch_size=4", *QUIET],
+            ),
+            progress=False,
+        )
 
 
 def test_labels_out_of_range_or_of_another_length_are_clear_errors():
@@ -130,7 +162,7 @@ def test_idx_label_file_of_another_length_is_a_clear_error(tmp_path, data_root):
     for f in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         shutil.copy(data_root / "mnist" / f, folder / f)
     raw = gzip.decompress((data_root / "mnist" / "train-labels-idx1-ubyte.gz").read_bytes())
-    short = raw[:4] + (59_990).to_bytes(4, "big") + raw[8:8 + 59_990]
+    short = raw[:4] + (59_990).to_bytes(4, "big") + raw[8 : 8 + 59_990]
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(short))
     cfg = load_preset("cgan-mnist", [f"data.root='{tmp_path}'"])
     with pytest.raises(GankitError, match="do not form an image/label pair"):
@@ -138,6 +170,7 @@ def test_idx_label_file_of_another_length_is_a_clear_error(tmp_path, data_root):
 
 
 # ---------------------------------------------------------------- networks
+
 
 @pytest.mark.parametrize("preset,plain", [("cgan-mnist", "mlp-mnist"), ("dcgan-mnist32-cond", "dcgan-mnist32")])
 def test_unconditional_networks_keep_their_parameters_and_conditional_ones_use_labels(preset, plain):
@@ -181,6 +214,7 @@ def test_projection_discriminator_is_psi_of_phi_plus_the_embedding_inner_product
 
 # ---------------------------------------------------------------- training, sampling, grids
 
+
 def test_conditional_training_uses_the_labels_and_repeats_bitwise(tmp_path, one_thread):
     x, y = coded_images(128, classes=3)
     cfg = load_preset("ring-2d", [*TINY_IMAGES, "model.conditional=auto"])
@@ -201,8 +235,24 @@ def test_conditional_training_uses_the_labels_and_repeats_bitwise(tmp_path, one_
 
 def test_per_epoch_grids_have_one_row_per_class_and_sample_class(tmp_path, data_root, capsys):
     run = tmp_path / "cgan"
-    assert main(["train", "cgan-mnist", "--data-root", str(data_root), "--out", str(run), "--set", "train.steps=2",
-                 "--set", "train.batch_size=8", *sum((["--set", s] for s in QUIET), [])]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "cgan-mnist",
+                "--data-root",
+                str(data_root),
+                "--out",
+                str(run),
+                "--set",
+                "train.steps=2",
+                "--set",
+                "train.batch_size=8",
+                *sum((["--set", s] for s in QUIET), []),
+            ]
+        )
+        == 0
+    )
     assert json.loads((run / "classes.json").read_text()) == [str(d) for d in range(10)]
     grid = Image.open(run / "samples" / "epoch-0001.png")
     assert grid.size == (2 + 10 * 30, 2 + 10 * 30)  # 100 samples: 10 rows (classes) of 10
@@ -220,13 +270,28 @@ def test_per_epoch_grids_have_one_row_per_class_and_sample_class(tmp_path, data_
 
 def test_class_on_an_unconditional_run_is_a_clear_error(tmp_path, capsys):
     run = tmp_path / "ring"
-    assert main(["train", "ring-2d", "--out", str(run), "--set", "train.steps=2", "--set", "data.size=512",
-                 *sum((["--set", s] for s in QUIET), [])]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "ring-2d",
+                "--out",
+                str(run),
+                "--set",
+                "train.steps=2",
+                "--set",
+                "data.size=512",
+                *sum((["--set", s] for s in QUIET), []),
+            ]
+        )
+        == 0
+    )
     assert main(["sample", str(run), "--class", "3"]) != 0
     assert "--class needs a conditional run" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- conditional accuracy
+
 
 def test_conditional_accuracy_matches_a_confusion_matrix_count():
     from gankit.metrics.conditional import conditional_accuracy, per_class_accuracy
@@ -261,18 +326,60 @@ def test_conditional_accuracy_of_real_digits_is_the_classifiers_and_of_wrong_lab
 
 def test_eval_reports_conditional_accuracy_of_a_conditional_run(tmp_path, data_root, capsys):
     run = tmp_path / "cgan"
-    assert main(["train", "cgan-mnist", "--data-root", str(data_root), "--out", str(run), "--set", "train.steps=2",
-                 "--set", "train.batch_size=8", "--set", "model.g=mlp", "--set", "model.d=mlp",
-                 "--set", "model.hidden=16", *sum((["--set", s] for s in QUIET), [])]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "cgan-mnist",
+                "--data-root",
+                str(data_root),
+                "--out",
+                str(run),
+                "--set",
+                "train.steps=2",
+                "--set",
+                "train.batch_size=8",
+                "--set",
+                "model.g=mlp",
+                "--set",
+                "model.d=mlp",
+                "--set",
+                "model.hidden=16",
+                *sum((["--set", s] for s in QUIET), []),
+            ]
+        )
+        == 0
+    )
     assert main(["eval", str(run), "--metrics", "cond", "--n", "200", "--data-root", str(data_root)]) == 0
     out = capsys.readouterr().out
     assert "cond_acc" in out and "cond_classes" in out
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert {r["metric"] for r in records} >= {"cond_acc", "cond_acc_min", "cond_classes"}
     plain = tmp_path / "plain"
-    assert main(["train", "mlp-mnist", "--data-root", str(data_root), "--out", str(plain), "--set", "train.steps=1",
-                 "--set", "train.batch_size=8", "--set", "model.g=mlp", "--set", "model.d=mlp",
-                 "--set", "model.hidden=16", *sum((["--set", s] for s in QUIET), [])]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "mlp-mnist",
+                "--data-root",
+                str(data_root),
+                "--out",
+                str(plain),
+                "--set",
+                "train.steps=1",
+                "--set",
+                "train.batch_size=8",
+                "--set",
+                "model.g=mlp",
+                "--set",
+                "model.d=mlp",
+                "--set",
+                "model.hidden=16",
+                *sum((["--set", s] for s in QUIET), []),
+            ]
+        )
+        == 0
+    )
     assert main(["eval", str(plain), "--metrics", "cond", "--n", "50", "--data-root", str(data_root)]) != 0
     assert "this run is unconditional" in capsys.readouterr().err
 
@@ -286,8 +393,9 @@ def test_a_resumed_conditional_run_sees_the_same_labelled_batches(tmp_path, one_
     straight = make_trainer(cfg, progress=False, data=(x, y))
     straight.fit()
     run = RunDir.create("half", tmp_path / "half")
-    half = make_trainer(cfg.replace(train=cfg.train.__class__(**{**cfg.train.__dict__, "steps": 2})), run,
-                        progress=False, data=(x, y))
+    half = make_trainer(
+        cfg.replace(train=cfg.train.__class__(**{**cfg.train.__dict__, "steps": 2})), run, progress=False, data=(x, y)
+    )
     half.fit()  # 2 steps into the first epoch of 6 batches, then resumed to 5
     resumed = api.resume(run, overrides=["train.steps=5"], progress=False, data=(x, y))
     resumed.fit()

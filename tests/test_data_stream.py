@@ -9,11 +9,11 @@ import logging
 import pytest
 import torch
 
+from gankit.api import make_trainer
 from gankit.config import load_preset
 from gankit.data import Dataset, DeviceLoader, load_dataset
 from gankit.data.stream import FolderFiles, StreamLoader
 from gankit.errors import GankitError
-from gankit.api import make_trainer
 from gankit.training.loop import Trainer
 
 
@@ -44,9 +44,20 @@ def test_streamed_batches_equal_the_in_memory_ones(clean_folder, workers):
 
 def test_streamed_run_trains_exactly_like_an_in_memory_run(clean_folder):
     def train(stream: str) -> Trainer:
-        cfg = load_preset("dcgan-rgb", [f"data.root='{clean_folder}'", "data.resolution=32", f"data.stream={stream}",
-                                        "data.workers=0", "train.batch_size=8", "train.steps=3", "train.log_every=1",
-                                        "device=cpu", "eval.every=0"])
+        cfg = load_preset(
+            "dcgan-rgb",
+            [
+                f"data.root='{clean_folder}'",
+                "data.resolution=32",
+                f"data.stream={stream}",
+                "data.workers=0",
+                "train.batch_size=8",
+                "train.steps=3",
+                "train.log_every=1",
+                "device=cpu",
+                "eval.every=0",
+            ],
+        )
         trainer = make_trainer(cfg, progress=False)
         trainer.fit()
         return trainer

@@ -11,8 +11,9 @@ from gankit.data.toy import ring_2d
 from gankit.diagnosis.rules import PERSIST, WARMUP, Context, Diagnoser, diagnose
 from gankit.diagnosis.sample_stats import mean_pairwise_distance, mode_counts
 
-HEALTHY = dict(d_loss=1.2, g_loss=0.9, d_real=0.58, d_fake=0.42, d_acc=0.7, d_grad_norm=1.0, g_grad_norm=2.0,
-               diversity=1.0)
+HEALTHY = dict(
+    d_loss=1.2, g_loss=0.9, d_real=0.58, d_fake=0.42, d_acc=0.7, d_grad_norm=1.0, g_grad_norm=2.0, diversity=1.0
+)
 D_WINS = dict(d_loss=0.05, g_loss=5.0, d_real=0.98, d_fake=0.02, d_acc=0.99)
 
 
@@ -76,7 +77,8 @@ def test_an_undecided_d_while_g_is_off_the_data_is_g_overpowering():
 
 def test_equilibrium_is_not_g_overpowering():
     assert kinds(diagnose(records((10, dict(d_real=0.5, d_fake=0.5, d_acc=0.5, d_loss=1.386, g_loss=0.693))))) == [
-        "healthy"]
+        "healthy"
+    ]
 
 
 def test_vanishing_gradients_and_the_minimax_remedy():
@@ -103,8 +105,7 @@ def test_low_spread_that_covers_the_modes_is_not_collapse():
     assert kinds(diagnose(records((12, dict(diversity=0.45, modes_covered=8, modes_total=8))))) == ["healthy"]
 
 
-@pytest.mark.parametrize("bad", [dict(d_loss=math.nan), dict(g_loss=math.inf), dict(g_loss=1e4),
-                                 dict(d_grad_norm=1e7)])
+@pytest.mark.parametrize("bad", [dict(d_loss=math.nan), dict(g_loss=math.inf), dict(g_loss=1e4), dict(d_grad_norm=1e7)])
 def test_divergence_is_raised_at_once(bad):
     f = diagnose(records((5, {}), (1, bad)))
     assert kinds(f)[0] == "divergence" and f[0].start_step == 60
@@ -147,6 +148,7 @@ def test_context_from_a_preset_and_the_finding_text():
 
 
 # ---------------------------------------------------------------- sample statistics
+
 
 def test_pairwise_distance_of_known_points():
     x = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])

@@ -20,8 +20,16 @@ from gankit.diagnosis.rules import (
 )
 from gankit.diagnosis.sample_stats import ClassHistogram, mode_counts
 
-HEALTHY = {"d_loss": 1.2, "g_loss": 0.9, "d_real": 0.58, "d_fake": 0.42, "d_acc": 0.7, "d_grad_norm": 1.0, "g_grad_norm": 2.0,
-               "diversity": 1.0}
+HEALTHY = {
+    "d_loss": 1.2,
+    "g_loss": 0.9,
+    "d_real": 0.58,
+    "d_fake": 0.42,
+    "d_acc": 0.7,
+    "d_grad_norm": 1.0,
+    "g_grad_norm": 2.0,
+    "diversity": 1.0,
+}
 RING = {"modes_covered": 8, "modes_total": 8, "modes_missing": [], "mode_quality": 0.9, "mode_samples": 256}
 D_WINS = {"d_loss": 0.05, "g_loss": 5.0, "d_real": 0.98, "d_fake": 0.02, "d_acc": 0.99}
 
@@ -40,11 +48,17 @@ def kinds(findings):
 
 
 def missing(*modes, total=8, quality=0.9):
-    return {"modes_covered": total - len(modes), "modes_total": total, "modes_missing": list(modes), "mode_quality": quality,
-                "mode_samples": 256}
+    return {
+        "modes_covered": total - len(modes),
+        "modes_total": total,
+        "modes_missing": list(modes),
+        "mode_quality": quality,
+        "mode_samples": 256,
+    }
 
 
 # ---------------------------------------------------------------- partial collapse: toy modes
+
 
 def test_some_modes_missing_is_partial_collapse_naming_them_and_since_when():
     recs = records((WARMUP + 2, RING), (3, missing(2, 5)), (4, missing(2, 5, 7)))
@@ -90,8 +104,14 @@ def test_mode_counts_names_the_missing_modes_by_the_metric_definition():
 
 # ---------------------------------------------------------------- partial collapse: classes
 
+
 def classes(missing_=(), kl=0.02):
-    return {"classes_covered": 10 - len(missing_), "classes_total": 10, "classes_missing": list(missing_), "class_kl": kl}
+    return {
+        "classes_covered": 10 - len(missing_),
+        "classes_total": 10,
+        "classes_missing": list(missing_),
+        "class_kl": kl,
+    }
 
 
 def test_missing_classes_are_named_with_fashion_names():
@@ -137,15 +157,19 @@ CRITIC = Context(loss_kind="wgan-gp")
 def test_a_critic_offset_that_drifts_and_swings_is_no_alarm():
     # the critic's scores and G's loss move with a free offset; the gap D(x) - D(G(z)) stays 1
     offsets = [0, 40, 5, 60, -10, 80, 0, 120, -30, 500]
-    recs = [{"step": 10 * (i + 1), **HEALTHY, "d_real": o + 1.0, "d_fake": o, "g_loss": -o, "d_loss": -1.0}
-            for i, o in enumerate(offsets)]
+    recs = [
+        {"step": 10 * (i + 1), **HEALTHY, "d_real": o + 1.0, "d_fake": o, "g_loss": -o, "d_loss": -1.0}
+        for i, o in enumerate(offsets)
+    ]
     assert kinds(diagnose(recs, CRITIC)) == ["healthy"]
     assert "oscillation" in kinds(diagnose(recs))  # read as a probability loss, the same numbers swing
 
 
 def test_critic_gap_swinging_through_zero_is_oscillation_and_a_blown_gap_divergence():
     gaps = [1.5, -0.5, 1.8, -0.8, 1.6, -0.4, 1.7, -0.6]
-    recs = [{"step": 10 * (i + 1), **HEALTHY, "d_real": 3.0 + g, "d_fake": 3.0, "g_loss": -3.0} for i, g in enumerate(gaps)]
+    recs = [
+        {"step": 10 * (i + 1), **HEALTHY, "d_real": 3.0 + g, "d_fake": 3.0, "g_loss": -3.0} for i, g in enumerate(gaps)
+    ]
     (f,) = diagnose(recs, CRITIC)
     assert f.kind == "oscillation" and "critic gap" in f.message and "critic_gap_range" in f.evidence
     blown = records((3, {}), (1, {"d_real": 2e3, "d_fake": -5.0}))
@@ -166,8 +190,12 @@ def test_an_early_d_lead_that_fades_within_the_warmup_is_not_reported():
 
 def test_a_lead_that_outlasts_the_warmup_is_reported_from_its_first_record():
     d = Diagnoser(WARM)
-    starts = [(r["step"], f.kind, f.start_step) for r in records((2, {}), (40, D_WINS))
-              for change, f in d.update(r) if change == "start"]
+    starts = [
+        (r["step"], f.kind, f.start_step)
+        for r in records((2, {}), (40, D_WINS))
+        for change, f in d.update(r)
+        if change == "start"
+    ]
     assert starts == [(BALANCE_WARMUP_STEPS, "d_overpowering", 30)]
 
 
@@ -184,6 +212,7 @@ def test_context_from_a_config_has_the_warmup():
 
 
 # ---------------------------------------------------------------- overfitting D, errors
+
 
 def test_overfitting_d_needs_both_the_ratio_and_the_significance():
     over = {"overfit_rv": 0.6, "overfit_z": 12.0, "r_t": 0.95, "d_train": 2.0, "d_heldout": -0.4, "d_generated": -2.0}
@@ -204,6 +233,7 @@ def test_a_rule_that_raises_is_an_error_not_no_finding(monkeypatch):
 
 
 # ---------------------------------------------------------------- the probe of D
+
 
 class Memory(nn.Module):
     """A 'D' with batch norm and dropout whose output is the first input feature."""

@@ -34,8 +34,17 @@ def test_mlp_mnist_collapse_is_found_by_the_classifier(data_root):
 
 
 def test_critic_divergence_is_found_on_its_gap_and_gradients():
-    cfg = load_preset("ring-2d", ["loss.kind=wgan-gp", "optim.g.lr=0.5", "optim.d.lr=0.5", "train.steps=200",
-                                  "train.log_every=10", "data.size=8192"])
+    cfg = load_preset(
+        "ring-2d",
+        [
+            "loss.kind=wgan-gp",
+            "optim.g.lr=0.5",
+            "optim.d.lr=0.5",
+            "train.steps=200",
+            "train.log_every=10",
+            "data.size=8192",
+        ],
+    )
     assert "divergence" in train_and_diagnose(cfg).detected
 
 
@@ -75,7 +84,9 @@ def test_the_penalty_presets_have_no_batch_norm_in_d():
         cfg = load_preset(name)
         with torch.random.fork_rng():
             _, d = build_networks(cfg.model, sample_shape(cfg.data))
-        assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.SyncBatchNorm)) for m in d.modules()), name
+        assert not any(
+            isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.SyncBatchNorm)) for m in d.modules()
+        ), name
 
 
 @pytest.mark.slow
@@ -89,9 +100,18 @@ def test_d_overfitting_a_small_folder_is_found(data_root, tmp_path):
         (tmp_path / name).mkdir()
         for i in range(300):
             Image.fromarray(images[i, 0].numpy()).convert("RGB").save(tmp_path / name / f"{i}.png")
-    cfg = load_preset("dcgan-rgb", ["data.resolution=32", "data.flip=false", "train.epochs=100000",
-                                    "train.steps=560", "train.log_every=40", f"data.root={tmp_path / 'small'}",
-                                    f"diagnosis.holdout={tmp_path / 'held'}"])
+    cfg = load_preset(
+        "dcgan-rgb",
+        [
+            "data.resolution=32",
+            "data.flip=false",
+            "train.epochs=100000",
+            "train.steps=560",
+            "train.log_every=40",
+            f"data.root={tmp_path / 'small'}",
+            f"diagnosis.holdout={tmp_path / 'held'}",
+        ],
+    )
     cb = train_and_diagnose(cfg, data_root)
     assert "overfitting_d" in cb.detected, [f.describe() for f in cb.findings()]
     f = next(f for f in cb.findings() if f.kind == "overfitting_d")

@@ -8,9 +8,8 @@ import json
 
 import pytest
 
-from gankit.config import load_preset
 from gankit.callbacks.diagnosis import train_and_diagnose
-
+from gankit.config import load_preset
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (fixture in conftest.py)
 
@@ -46,8 +45,7 @@ def test_setting_produces_its_finding(kind):
 
 @pytest.mark.slow
 def test_oscillation_is_detected():
-    cb = train_and_diagnose(ring(300, ["optim.g.lr=1e-2", "optim.d.lr=1e-2", "optim.g.beta1=0.9",
-                                       "optim.d.beta1=0.9"]))
+    cb = train_and_diagnose(ring(300, ["optim.g.lr=1e-2", "optim.d.lr=1e-2", "optim.g.beta1=0.9", "optim.d.beta1=0.9"]))
     assert "oscillation" in cb.detected
 
 
@@ -55,9 +53,29 @@ def test_cli_records_the_divergence_and_diagnose_reports_it(tmp_path, capsys):
     from gankit.cli import main
 
     out = tmp_path / "run"
-    rc = main(["train", "ring-2d", "--out", str(out), "--quiet", "--set", "train.steps=30",
-               "--set", "train.log_every=10", "--set", "data.size=8192", "--set", "optim.g.kind=sgd",
-               "--set", "optim.d.kind=sgd", "--set", "optim.g.lr=10", "--set", "optim.d.lr=10"])
+    rc = main(
+        [
+            "train",
+            "ring-2d",
+            "--out",
+            str(out),
+            "--quiet",
+            "--set",
+            "train.steps=30",
+            "--set",
+            "train.log_every=10",
+            "--set",
+            "data.size=8192",
+            "--set",
+            "optim.g.kind=sgd",
+            "--set",
+            "optim.d.kind=sgd",
+            "--set",
+            "optim.g.lr=10",
+            "--set",
+            "optim.d.lr=10",
+        ]
+    )
     assert rc == 2  # the trainer stops on non-finite losses
     err = capsys.readouterr().err
     assert "diagnosis at step 10: divergence" in err and "non-finite" in err

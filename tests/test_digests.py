@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from digests import PINNED, PRESETS, machine, preset_digest
 
 

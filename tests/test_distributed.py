@@ -51,8 +51,12 @@ TOY_JOBS = [
 IMAGE_JOBS = [
     # dropout off (each rank draws its own masks) and batch norm in eval mode: exact equivalence.
     # SGD, not Adam: Adam's m/sqrt(v) turns rounding noise in near-zero gradients into lr-sized steps
-    {"name": "dcgan", "preset": "dcgan-mnist32", "overrides": ["train.steps=4", "model.dropout=0", *SGD],
-     "bn_eval": True},
+    {
+        "name": "dcgan",
+        "preset": "dcgan-mnist32",
+        "overrides": ["train.steps=4", "model.dropout=0", *SGD],
+        "bn_eval": True,
+    },
     # batch norm as trained (per-rank statistics): the ranks stay identical, the single run differs
     {"name": "dcgan-bn", "preset": "dcgan-mnist32", "overrides": ["train.steps=4", "model.dropout=0", *SGD]},
 ]
@@ -156,12 +160,31 @@ def test_a_dead_rank_stops_the_other_with_a_clear_error(tmp_path):
     port = _free_port()
     procs = []
     for rank in (0, 1):
-        env = _env(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
-                   MASTER_PORT=str(port), GANKIT_TEST_DIE_AT="1:3")
-        cmd = [sys.executable, "-m", "gankit", "train", "ring-2d", "--out", str(tmp_path / "run"), *QUIET,
-               "--set", "train.steps=1000", "--set", "train.dist_timeout=20"]
-        procs.append(subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True))
+        env = _env(
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            WORLD_SIZE="2",
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=str(port),
+            GANKIT_TEST_DIE_AT="1:3",
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "gankit",
+            "train",
+            "ring-2d",
+            "--out",
+            str(tmp_path / "run"),
+            *QUIET,
+            "--set",
+            "train.steps=1000",
+            "--set",
+            "train.dist_timeout=20",
+        ]
+        procs.append(
+            subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
     started = time.perf_counter()
     try:
         _, err0 = procs[0].communicate(timeout=90)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 from PIL import Image
+from run_factory import shared_run
 
 from gankit.cli import main
 from gankit.config import load_preset
 from gankit.errors import GankitError
 from gankit.generation.explore import interpolation, latent_draw, slerp
-from run_factory import shared_run
 
 
 def test_slerp_ends_norms_and_great_circle():

@@ -6,10 +6,10 @@ import json
 
 import pytest
 import torch
+from run_factory import shared_run
 
 from gankit.cli import main
 from gankit.generation.sampling import load_generator
-from run_factory import shared_run
 
 
 @pytest.fixture(scope="module")

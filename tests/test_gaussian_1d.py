@@ -4,9 +4,9 @@ import time
 
 import torch
 
+from gankit.api import make_trainer
 from gankit.config import load_preset
 from gankit.generation.sampling import draw
-from gankit.api import make_trainer
 
 
 def test_gaussian_1d_default_preset_converges(tmp_path):

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
+from gankit.api import make_trainer
+from gankit.callbacks.progress import PlainProgress, progress_mode, standard_callbacks
 from gankit.config import load_preset
 from gankit.errors import GankitError
-from gankit.callbacks.progress import PlainProgress, progress_mode, standard_callbacks
 from gankit.run import RunDir
-from gankit.api import make_trainer
 
 TINY = ["train.steps=4", "train.log_every=2", "data.size=1024", "train.sample_grid=100", "device=cpu"]
 
@@ -49,8 +49,19 @@ def test_plain_progress_line_format():
     out = io.StringIO()
     cb = PlainProgress(out)
     for step in (10, 20):
-        cb.on_log(T, {"step": step, "epoch": 0, "d_loss": 1.25, "g_loss": 0.5, "d_real": 0.6, "d_fake": 0.4,
-                      "images_per_s": 1234.5, "elapsed_s": step * 6.0})
+        cb.on_log(
+            T,
+            {
+                "step": step,
+                "epoch": 0,
+                "d_loss": 1.25,
+                "g_loss": 0.5,
+                "d_real": 0.6,
+                "d_fake": 0.4,
+                "images_per_s": 1234.5,
+                "elapsed_s": step * 6.0,
+            },
+        )
     first, second = out.getvalue().splitlines()
     assert first.startswith("ring-2d step 10/100 (10%) epoch 1 | D 1.25 G 0.5 D(x) 0.600 D(G(z)) 0.400 | 1,234 img/s")
     assert second.endswith("| 2:00 elapsed, ~0:16 left")  # 80 steps x 256 images at 1234.5 images/s
@@ -68,8 +79,9 @@ def test_tensorboard_gets_scalars_metrics_and_sample_grids(tmp_path):
     pytest.importorskip("tensorboard", reason="pip install 'gankit[tensorboard]'")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    cfg = load_preset("ring-2d", TINY + ["train.epochs=1", "data.size=2048", "train.batch_size=256",
-                                         "log.tensorboard=on"])
+    cfg = load_preset(
+        "ring-2d", TINY + ["train.epochs=1", "data.size=2048", "train.batch_size=256", "log.tensorboard=on"]
+    )
     run = RunDir.create(cfg.name, tmp_path / "run")
     (run.path / "metrics.jsonl").write_text(json.dumps({"step": 2, "metric": "modes", "value": 5}) + "\n")
     make_trainer(cfg, run, progress=False).fit()

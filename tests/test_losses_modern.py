@@ -100,8 +100,9 @@ def test_a_perceptual_loss_is_refused_with_the_alternative():
         load_preset("dcgan-mnist32", ["loss.perceptual=vgg"])
 
 
-@pytest.mark.parametrize("preset,shape", [("dcgan-mnist32", (1, 32, 32)), ("dcgan-mnist", (1, 28, 28)),
-                                          ("dcgan-rgb", (3, 64, 64))])
+@pytest.mark.parametrize(
+    "preset,shape", [("dcgan-mnist32", (1, 32, 32)), ("dcgan-mnist", (1, 28, 28)), ("dcgan-rgb", (3, 64, 64))]
+)
 def test_width_multipliers_scale_the_dcgan_families(preset, shape):
     over = ["data.resolution=64"] if preset == "dcgan-rgb" else []
     g1, d1 = build_networks(load_preset(preset, over).model, shape)

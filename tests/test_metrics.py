@@ -8,8 +8,19 @@ import scipy.linalg
 import torch
 
 from gankit.errors import GankitError
-from gankit.metrics import (REGISTRY, check_primary, class_coverage, density_coverage, fid, frechet_distance,
-                            gaussian_stats, inception_score, kid, parse_metrics, precision_recall)
+from gankit.metrics import (
+    REGISTRY,
+    check_primary,
+    class_coverage,
+    density_coverage,
+    fid,
+    frechet_distance,
+    gaussian_stats,
+    inception_score,
+    kid,
+    parse_metrics,
+    precision_recall,
+)
 
 
 def scipy_fd(mu1, s1, mu2, s2) -> float:
@@ -102,11 +113,15 @@ def test_precision_recall_on_a_hand_built_set():
 def test_density_coverage_on_a_hand_built_set():
     # real points 0..5, k = 5: radii 5, 4, 3, 3, 4, 5
     real = np.arange(6.0)[:, None]
-    assert density_coverage(real, np.array([[0.5], [100.0]])) == {"density": pytest.approx(6 / 10),
-                                                                  "coverage": pytest.approx(1.0)}
+    assert density_coverage(real, np.array([[0.5], [100.0]])) == {
+        "density": pytest.approx(6 / 10),
+        "coverage": pytest.approx(1.0),
+    }
     # -4.5 lies only in the ball of 0 (4.5 <= 5): density 1 / (5 * 2), coverage 1 / 6
-    assert density_coverage(real, np.array([[-4.5], [100.0]])) == {"density": pytest.approx(0.1),
-                                                                   "coverage": pytest.approx(1 / 6)}
+    assert density_coverage(real, np.array([[-4.5], [100.0]])) == {
+        "density": pytest.approx(0.1),
+        "coverage": pytest.approx(1 / 6),
+    }
 
 
 def test_prdc_balls_are_open_so_copies_and_edges_count_as_the_papers_say():
@@ -135,7 +150,8 @@ def test_metrics_do_not_depend_on_sample_order():
     assert kid(pa, pb, **full)["kid"] == pytest.approx(kid(a, b, **full)["kid"], rel=1e-9)
     logits = rng.normal(size=(100, 10))
     assert inception_score(logits[rng.permutation(100)], splits=1)["is"] == pytest.approx(
-        inception_score(logits, splits=1)["is"])
+        inception_score(logits, splits=1)["is"]
+    )
 
 
 def test_too_few_samples_are_clear_errors():

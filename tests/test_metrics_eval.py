@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from shapes import blur, write_folder
 
 from gankit.cli import main
 from gankit.config import load_preset, preset_names
@@ -16,7 +17,6 @@ from gankit.errors import GankitError
 from gankit.metrics.classifier import load_classifier, to_classifier_input
 from gankit.metrics.evaluate import Evaluator
 from gankit.metrics.features import feature_net_for
-from shapes import blur, write_folder
 
 
 def accuracy(name: str, root, n: int | None) -> float:
@@ -68,8 +68,9 @@ def read_metrics(run) -> list[dict]:
 def test_eval_command_on_a_tiny_ring_run(tmp_path, capsys):
     run = tmp_path / "ring"
     # 20 steps stay inside the first epoch: one evaluation, at the end of training
-    assert main(["train", "ring-2d", "--out", str(run), "--quiet", "--set", "train.steps=20",
-                 "--set", "eval.n=500"]) == 0
+    assert (
+        main(["train", "ring-2d", "--out", str(run), "--quiet", "--set", "train.steps=20", "--set", "eval.n=500"]) == 0
+    )
     during = read_metrics(run)
     assert {r["metric"] for r in during} == {"modes", "hq", "mode_kl"}
     assert all(r["source"] == "train" and r["step"] == 20 and r["n"] == 500 for r in during)
@@ -79,8 +80,10 @@ def test_eval_command_on_a_tiny_ring_run(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "mode_kl" in table and "true-distribution" in table
     after = [r for r in read_metrics(run) if r["source"] == "eval"]
-    assert len(after) == 3 and all(r["n"] == 800 and r["checkpoint"] == "best" and r["step"] == 20
-                                   and r["feature_net"] == "true-distribution" for r in after)
+    assert len(after) == 3 and all(
+        r["n"] == 800 and r["checkpoint"] == "best" and r["step"] == 20 and r["feature_net"] == "true-distribution"
+        for r in after
+    )
     assert main(["eval", str(run), "--metrics", "fid"]) == 2
     assert "for image data" in capsys.readouterr().err
     assert main(["eval", str(run), "--metrics", "mdoes"]) == 2
@@ -89,27 +92,64 @@ def test_eval_command_on_a_tiny_ring_run(tmp_path, capsys):
 
 def test_eval_command_on_an_mnist_run(tmp_path, capsys, data_root):
     run = tmp_path / "mnist"
-    assert main(["train", "mlp-mnist", "--out", str(run), "--quiet", "--data-root", str(data_root),
-                 "--set", "train.steps=5", "--set", "eval.every=0", "--set", "model.hidden=16"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "mlp-mnist",
+                "--out",
+                str(run),
+                "--quiet",
+                "--data-root",
+                str(data_root),
+                "--set",
+                "train.steps=5",
+                "--set",
+                "eval.every=0",
+                "--set",
+                "model.hidden=16",
+            ]
+        )
+        == 0
+    )
     assert not (run / "metrics.jsonl").exists()  # eval.every = 0: no metrics during training
     capsys.readouterr()
-    assert main(["eval", str(run), "--n", "300", "--metrics", "fid,kid,pr,dc,is,classes",
-                 "--data-root", str(data_root)]) == 0
+    assert (
+        main(["eval", str(run), "--n", "300", "--metrics", "fid,kid,pr,dc,is,classes", "--data-root", str(data_root)])
+        == 0
+    )
     recs = read_metrics(run)
     values = {r["metric"]: r["value"] for r in recs}
-    assert set(values) == {"fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "is", "is_std",
-                           "classes", "class_kl"}
-    assert all(r["feature_net"] == "classifier-mnist" and r["n"] == 300 and r["reference"] == "test"
-               and r["reference_n"] == 300 and len(r["weights_sha256"]) == 64 and "as training" in r["resize"]
-               for r in recs)
+    assert set(values) == {
+        "fid",
+        "kid",
+        "kid_std",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "is",
+        "is_std",
+        "classes",
+        "class_kl",
+    }
+    assert all(
+        r["feature_net"] == "classifier-mnist"
+        and r["n"] == 300
+        and r["reference"] == "test"
+        and r["reference_n"] == 300
+        and len(r["weights_sha256"]) == 64
+        and "as training" in r["resize"]
+        for r in recs
+    )
     assert values["fid"] > 0 and 1 <= values["is"] <= 10
 
 
 def test_resume_keeps_the_best_checkpoint_logic(tmp_path):
-    from gankit.config import load_preset
-    from gankit.callbacks.evaluation import EvalCallback
-    from gankit.run import RunDir
     from gankit.api import make_trainer
+    from gankit.callbacks.evaluation import EvalCallback
+    from gankit.config import load_preset
+    from gankit.run import RunDir
 
     cfg = load_preset("gaussian-1d", ["train.steps=12", "data.size=4000", "train.batch_size=1000", "eval.n=300"])
     run = RunDir.create("g", tmp_path / "g")
@@ -134,14 +174,40 @@ def test_training_on_a_folder_without_inception_scores_with_swd_and_msssim(tmp_p
     monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     run = tmp_path / "rgb"
-    assert main(["train", "dcgan-rgb", "--out", str(run), "--quiet", "--set", f"data.root={image_folder}",
-                 "--set", "data.resolution=32", "--set", "train.steps=2", "--set", "train.batch_size=8",
-                 "--set", "eval.n=16", "--set", "speed.compile=off"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "dcgan-rgb",
+                "--out",
+                str(run),
+                "--quiet",
+                "--set",
+                f"data.root={image_folder}",
+                "--set",
+                "data.resolution=32",
+                "--set",
+                "train.steps=2",
+                "--set",
+                "train.batch_size=8",
+                "--set",
+                "eval.n=16",
+                "--set",
+                "speed.compile=off",
+            ]
+        )
+        == 0
+    )
     recs = read_metrics(run)
     assert {r["metric"] for r in recs} == {"swd", "swd_fine", "swd_coarse", "msssim", "msssim_real", "msssim_gap"}
-    assert all(r["feature_net"] in ("pixels (swd)", "pixels (msssim)") and r["reference"] == "train"
-               and r["reference_n"] > 0 and "Resize+CenterCrop 32" in r["resize"] and "half flipped" in r["resize"]
-               for r in recs)
+    assert all(
+        r["feature_net"] in ("pixels (swd)", "pixels (msssim)")
+        and r["reference"] == "train"
+        and r["reference_n"] > 0
+        and "Resize+CenterCrop 32" in r["resize"]
+        and "half flipped" in r["resize"]
+        for r in recs
+    )
     assert (run / "checkpoints" / "best.pt").is_file()  # picked by swd, the default primary here
     from gankit.reports.page import build_report
 
@@ -152,8 +218,7 @@ def test_training_on_a_folder_without_inception_scores_with_swd_and_msssim(tmp_p
         Evaluator(cfg, n=16).metrics("fid")
 
 
-def test_real_training_images_score_at_the_reference_floor_for_every_image_preset(data_root, image_folder,
-                                                                                  tmp_path):
+def test_real_training_images_score_at_the_reference_floor_for_every_image_preset(data_root, image_folder, tmp_path):
     """Matched references: real images the generator is trained on, scored as if generated, land on
     the floor (FID within 2x of the 28 px floor, recall >= 0.8) whatever the preset's resolution."""
     n = 1000
@@ -201,16 +266,16 @@ def test_the_reference_is_prepared_like_the_training_data(data_root, tmp_path):
 
 def test_folder_holdout_is_fixed_by_the_seed_and_kept_out_of_training(tmp_path):
     folder = write_folder(tmp_path / "shapes", 40, 32)
-    cfg = load_preset("dcgan-rgb", [f"data.root={folder}", "data.resolution=32", "data.holdout=0.25",
-                                    "data.flip=false"])
+    cfg = load_preset(
+        "dcgan-rgb", [f"data.root={folder}", "data.resolution=32", "data.holdout=0.25", "data.flip=false"]
+    )
     train = load_dataset(cfg.data, seed=cfg.seed)
     ev = Evaluator(cfg, n=100)
     held = ev.reference_images()
     assert len(train) == 30 and len(held) == 10
     rows = {bytes(x.numpy()) for x in train.data}
     assert not any(bytes(x.numpy()) in rows for x in held)  # disjoint
-    assert torch.equal(load_dataset(cfg.data, seed=cfg.seed, part="holdout").data.sort(0).values,
-                       held.sort(0).values)
+    assert torch.equal(load_dataset(cfg.data, seed=cfg.seed, part="holdout").data.sort(0).values, held.sort(0).values)
     other = load_dataset(cfg.data, seed=cfg.seed + 1, part="holdout").data
     assert not torch.equal(other.sort(0).values, held.sort(0).values)  # another seed, another split
     kept, out = holdout_split(40, 0.25, 0)
@@ -223,12 +288,36 @@ def test_folder_holdout_is_fixed_by_the_seed_and_kept_out_of_training(tmp_path):
 
 def test_eval_device_auto_and_a_clear_error_for_a_missing_gpu(tmp_path, capsys, data_root):
     run = tmp_path / "mnist"
-    assert main(["train", "mlp-mnist", "--out", str(run), "--quiet", "--data-root", str(data_root),
-                 "--set", "train.steps=3", "--set", "eval.every=0", "--set", "model.hidden=16"]) == 0
-    assert main(["eval", str(run), "--n", "200", "--metrics", "fid", "--device", "auto",
-                 "--data-root", str(data_root)]) == 0
-    assert main(["eval", str(run), "--n", "200", "--metrics", "fid", "--reference", "train",
-                 "--data-root", str(data_root)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "mlp-mnist",
+                "--out",
+                str(run),
+                "--quiet",
+                "--data-root",
+                str(data_root),
+                "--set",
+                "train.steps=3",
+                "--set",
+                "eval.every=0",
+                "--set",
+                "model.hidden=16",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["eval", str(run), "--n", "200", "--metrics", "fid", "--device", "auto", "--data-root", str(data_root)])
+        == 0
+    )
+    assert (
+        main(
+            ["eval", str(run), "--n", "200", "--metrics", "fid", "--reference", "train", "--data-root", str(data_root)]
+        )
+        == 0
+    )
     assert [r["reference"] for r in read_metrics(run)] == ["test", "train"]
     if not torch.cuda.is_available():
         assert main(["eval", str(run), "--n", "200", "--device", "cuda", "--data-root", str(data_root)]) == 2

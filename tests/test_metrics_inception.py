@@ -13,11 +13,11 @@ import os
 
 import pytest
 import torch
+from shapes import shapes
 
 from gankit.errors import GankitError
 from gankit.metrics import weights as W
 from gankit.metrics.features import INCEPTION_NAME, feature_net_for, inception_available, load_inception
-from shapes import shapes
 
 
 @pytest.fixture
@@ -34,15 +34,24 @@ def fake_spec(tmp_path, payload: bytes = b"not really inception weights\n" * 100
     src = tmp_path / "server" / name
     src.parent.mkdir(parents=True, exist_ok=True)
     src.write_bytes(payload)
-    return dataclasses.replace(W.INCEPTION, file=name, sha256=hashlib.sha256(payload).hexdigest(),
-                               size=len(payload), urls=(src.as_uri(),), aliases=())
+    return dataclasses.replace(
+        W.INCEPTION,
+        file=name,
+        sha256=hashlib.sha256(payload).hexdigest(),
+        size=len(payload),
+        urls=(src.as_uri(),),
+        aliases=(),
+    )
 
 
 def test_first_use_downloads_into_the_user_cache_and_checks_the_hash(cache, monkeypatch):
     monkeypatch.setenv("GANKIT_OFFLINE", "0")
     spec = fake_spec(cache)
     got = W.fetch(spec)
-    assert got == cache / "cache" / "weights" / "fake.pth" and got.read_bytes() == (cache / "server" / "fake.pth").read_bytes()
+    assert (
+        got == cache / "cache" / "weights" / "fake.pth"
+        and got.read_bytes() == (cache / "server" / "fake.pth").read_bytes()
+    )
     (cache / "server" / "fake.pth").unlink()  # second use: read from the cache, no download
     assert W.fetch(spec) == got
     assert not [p for p in got.parent.iterdir() if p.name.startswith(".part-")]  # no partial file left
@@ -165,9 +174,17 @@ def crosscheck(path, n: int = 300):
     b[: n // 2] = b[: n // 2].flip(-2)  # a real difference to measure
     net = load_inception()
     ours = {**fid(net.embed(a)[0], net.embed(b)[0]), **kid(net.embed(a)[0], net.embed(b)[0], subsets=1, subset_size=n)}
-    theirs = torch_fidelity.calculate_metrics(input1=Images(a), input2=Images(b), fid=True, kid=True, cuda=False,
-                                              kid_subsets=1, kid_subset_size=n, verbose=False,
-                                              feature_extractor_weights_path=str(path))
+    theirs = torch_fidelity.calculate_metrics(
+        input1=Images(a),
+        input2=Images(b),
+        fid=True,
+        kid=True,
+        cuda=False,
+        kid_subsets=1,
+        kid_subset_size=n,
+        verbose=False,
+        feature_extractor_weights_path=str(path),
+    )
     return ours, theirs
 
 
@@ -187,8 +204,10 @@ def test_fid_and_kid_match_torch_fidelity_with_random_weights(cache, monkeypatch
 def test_fid_and_kid_match_torch_fidelity_with_the_real_weights(monkeypatch):
     path = W.located(W.INCEPTION)
     if path is None or W.sha256_of(path) != W.INCEPTION.sha256:
-        pytest.skip("the FID Inception weights are not here (GANKIT_OFFLINE or no network): "
-                    f"place {W.INCEPTION.file} in {W.weights_dir()} to run this cross-check")
+        pytest.skip(
+            "the FID Inception weights are not here (GANKIT_OFFLINE or no network): "
+            f"place {W.INCEPTION.file} in {W.weights_dir()} to run this cross-check"
+        )
     torch.set_num_threads(min(4, os.cpu_count() or 1))
     ours, theirs = crosscheck(path)
     assert ours["fid"] == pytest.approx(theirs["frechet_inception_distance"], rel=1e-3)

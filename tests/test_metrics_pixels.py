@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
+from shapes import blur, noisy, shapes
 
 from gankit.errors import GankitError
 from gankit.metrics import REGISTRY, check_primary, parse_metrics
 from gankit.metrics.msssim import msssim, pair_msssim, settings
 from gankit.metrics.swd import _up, laplacian_pyramid, sliced_wasserstein, swd
-from shapes import blur, noisy, shapes
 
 
 @pytest.fixture(autouse=True)
@@ -98,8 +98,10 @@ def test_msssim_matches_pytorch_msssim_at_the_standard_setting():
     colour images they average the channels at different points.)"""
     pytorch_msssim = pytest.importorskip("pytorch_msssim")
     a = shapes(6, 192, seed=3)[:, :1]
-    b = torch.cat([noisy(a[:3], s, seed=1)[i:i + 1] for i, s in enumerate((0.02, 0.08, 0.2))]
-                  + [blur(a[3:], s)[i:i + 1] for i, s in enumerate((0.7, 1.5, 3.0))])
+    b = torch.cat(
+        [noisy(a[:3], s, seed=1)[i : i + 1] for i, s in enumerate((0.02, 0.08, 0.2))]
+        + [blur(a[3:], s)[i : i + 1] for i, s in enumerate((0.7, 1.5, 3.0))]
+    )
     a = torch.cat([a[:3], a[3:]])
     ours = pair_msssim(a, b)
     ref = pytorch_msssim.ms_ssim(a.float(), b.float(), data_range=255, size_average=False).double()

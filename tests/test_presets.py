@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gankit.api import make_trainer
 from gankit.config import load_preset, preset_names
 from gankit.data import sample_shape
 from gankit.nets import build_networks, count_parameters
 from gankit.run import RunDir
-from gankit.api import make_trainer
 
 COUNTS = {
     ("mlp-mnist", ()): (1_506_000, 1_492_993),
@@ -50,8 +50,17 @@ def test_image_presets_train_a_few_steps(preset, data_root, tmp_path):
 
 @pytest.mark.parametrize("resolution", [64, 128])
 def test_rgb_preset_trains_on_an_image_folder(image_folder, tmp_path, resolution):
-    cfg = load_preset("dcgan-rgb", [f"data.root={image_folder}", f"data.resolution={resolution}",
-                                    "train.batch_size=4", "train.steps=2", "train.log_every=1", "device=cpu"])
+    cfg = load_preset(
+        "dcgan-rgb",
+        [
+            f"data.root={image_folder}",
+            f"data.resolution={resolution}",
+            "train.batch_size=4",
+            "train.steps=2",
+            "train.log_every=1",
+            "device=cpu",
+        ],
+    )
     run = RunDir.create("dcgan-rgb", tmp_path / "run")
     trainer = make_trainer(cfg, run, progress=False)
     assert len(trainer.dataset) == 24  # the broken file is skipped

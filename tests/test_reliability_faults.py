@@ -12,13 +12,19 @@ import pytest
 import torch
 
 from gankit import run as run_module
+from gankit.api import make_trainer, resume
 from gankit.config import load_preset
 from gankit.errors import GankitError
 from gankit.run import RunDir, atomic_write_bytes, load_checkpoint_file
-from gankit.api import make_trainer, resume
 
-SMALL = ["train.log_every=5", "model.hidden=16", "train.batch_size=64", "data.size=1024",
-         "train.sample_grid=20", "train.checkpoint_every=5"]
+SMALL = [
+    "train.log_every=5",
+    "model.hidden=16",
+    "train.batch_size=64",
+    "data.size=1024",
+    "train.sample_grid=20",
+    "train.checkpoint_every=5",
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -42,6 +48,7 @@ def trained_run(tmp_path, steps=10) -> RunDir:
 
 # ------------------------------------------------------------------ divergence
 
+
 def test_nan_stop_gives_a_diagnosis_and_keeps_the_last_good_checkpoint(tmp_path):
     # Adam at lr 1e10 really diverges on ring-2d within a few steps
     run = trained_run(tmp_path)
@@ -61,22 +68,38 @@ def test_nan_stop_gives_a_diagnosis_and_keeps_the_last_good_checkpoint(tmp_path)
 
 
 def test_nan_rollback_lowers_the_learning_rates_and_finishes(tmp_path):
-    cfg = small(["train.steps=20", "optim.g.lr=1e10", "optim.d.lr=1e10", "train.on_nan=rollback",
-                 "train.rollback_lr_factor=1e-8", "train.max_rollbacks=2"])
+    cfg = small(
+        [
+            "train.steps=20",
+            "optim.g.lr=1e10",
+            "optim.d.lr=1e10",
+            "train.on_nan=rollback",
+            "train.rollback_lr_factor=1e-8",
+            "train.max_rollbacks=2",
+        ]
+    )
     run = RunDir.create("x", tmp_path / "run")
     trainer = make_trainer(cfg, run, progress=False)
     trainer.fit()
     assert trainer.pos.finished and trainer.pos.step == 20 and trainer.pos.rollbacks >= 1
     lr = trainer.opt_g.param_groups[0]["lr"]
-    assert lr == pytest.approx(1e10 * 1e-8 ** trainer.pos.rollbacks)
+    assert lr == pytest.approx(1e10 * 1e-8**trainer.pos.rollbacks)
     state = load_checkpoint_file(run.checkpoint_path())
     assert state["position"]["rollbacks"] == trainer.pos.rollbacks
     assert state["opt_d"]["param_groups"][0]["lr"] == pytest.approx(lr)  # survives a resume
 
 
 def test_nan_rollback_is_bounded(tmp_path):
-    cfg = small(["train.steps=20", "optim.g.lr=1e10", "optim.d.lr=1e10", "train.on_nan=rollback",
-                 "train.rollback_lr_factor=0.5", "train.max_rollbacks=2"])
+    cfg = small(
+        [
+            "train.steps=20",
+            "optim.g.lr=1e10",
+            "optim.d.lr=1e10",
+            "train.on_nan=rollback",
+            "train.rollback_lr_factor=0.5",
+            "train.max_rollbacks=2",
+        ]
+    )
     trainer = make_trainer(cfg, RunDir.create("x", tmp_path / "run"), progress=False)
     with pytest.raises(GankitError, match=r"after 2 rollback\(s\)"):
         trainer.fit()
@@ -84,8 +107,16 @@ def test_nan_rollback_is_bounded(tmp_path):
 
 
 def test_rollback_without_a_run_directory_uses_a_copy_in_memory():
-    cfg = small(["train.steps=10", "optim.g.lr=1e10", "optim.d.lr=1e10", "train.on_nan=rollback",
-                 "train.rollback_lr_factor=1e-8", "train.max_rollbacks=3"])
+    cfg = small(
+        [
+            "train.steps=10",
+            "optim.g.lr=1e10",
+            "optim.d.lr=1e10",
+            "train.on_nan=rollback",
+            "train.rollback_lr_factor=1e-8",
+            "train.max_rollbacks=3",
+        ]
+    )
     trainer = make_trainer(cfg, None, progress=False)
     trainer.fit()
     assert trainer.pos.rollbacks >= 1 and trainer.pos.finished
@@ -104,8 +135,10 @@ def test_non_finite_weights_never_reach_a_checkpoint(tmp_path):
 
 # ------------------------------------------------------------------ disk full, read-only
 
-@pytest.mark.parametrize("code, words", [(errno.ENOSPC, "the disk is full"),
-                                         (errno.EROFS, "read-only"), (errno.EACCES, "permission denied")])
+
+@pytest.mark.parametrize(
+    "code, words", [(errno.ENOSPC, "the disk is full"), (errno.EROFS, "read-only"), (errno.EACCES, "permission denied")]
+)
 def test_checkpoint_write_failure_is_clear_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch, code, words):
     run = trained_run(tmp_path)
     before = run.checkpoint_path().read_bytes()
@@ -167,6 +200,7 @@ def test_stale_temporary_files_from_a_killed_process_are_removed_on_open(tmp_pat
 
 # ------------------------------------------------------------------ untrusted and incompatible checkpoints
 
+
 class _Payload:
     def __init__(self, marker):
         self.marker = str(marker)
@@ -216,6 +250,7 @@ def test_incompatible_checkpoint_is_refused_naming_the_difference(tmp_path):
 
 
 # ------------------------------------------------------------------ paths
+
 
 def test_run_names_from_configs_cannot_escape_the_runs_folder(tmp_path):
     run = RunDir.create("../../escape/../x", root=tmp_path / "runs")

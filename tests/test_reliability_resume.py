@@ -21,8 +21,15 @@ from gankit.run import RunDir, load_checkpoint_file
 # interrupted run is started with no end in sight (so it is still running when the signal comes, however
 # fast the machine); it is then resumed to END steps (at least one epoch boundary after the kill),
 # and compared with a run of END steps left alone.
-RING = ["train.log_every=50", "train.checkpoint_every=15", "model.hidden=32", "train.batch_size=64",
-        "data.size=8192", "train.sample_grid=100", "train.epochs=100000"]
+RING = [
+    "train.log_every=50",
+    "train.checkpoint_every=15",
+    "model.hidden=32",
+    "train.batch_size=64",
+    "data.size=8192",
+    "train.sample_grid=100",
+    "train.epochs=100000",
+]
 ENDLESS = ["train.steps=10000000"]
 
 
@@ -52,7 +59,9 @@ def max_weight_difference(a: Path, b: Path) -> float:
     for net in ("g", "d"):
         assert sa[net].keys() == sb[net].keys()
         for k in sa[net]:
-            worst = max(worst, (sa[net][k].double() - sb[net][k].double()).abs().max().item() if sa[net][k].numel() else 0.0)
+            worst = max(
+                worst, (sa[net][k].double() - sb[net][k].double()).abs().max().item() if sa[net][k].numel() else 0.0
+            )
     return worst
 
 
@@ -151,8 +160,16 @@ def test_second_ctrl_c_stops_at_once_and_leaves_files_intact(tmp_path):
 @pytest.mark.slow  # MNIST load and the end-of-run metrics: minutes on a busy 2-core machine
 def test_resume_equality_dcgan_mnist32_dropout_and_batchnorm(tmp_path, data_root, capsys):
     """Dropout and batch norm draw on the RNG and carry running statistics: resume must restore both."""
-    sets = _sets(["train.steps=6", "train.batch_size=8", "data.split=test", "train.log_every=1",
-                  "train.sample_grid=4", "train.checkpoint_every=1"])
+    sets = _sets(
+        [
+            "train.steps=6",
+            "train.batch_size=8",
+            "data.split=test",
+            "train.log_every=1",
+            "train.sample_grid=4",
+            "train.checkpoint_every=1",
+        ]
+    )
     common = ["--quiet", "--data-root", str(data_root), "--device", "cpu"]
     assert main(["train", "dcgan-mnist32", "--out", str(tmp_path / "a")] + common + sets) == 0
     # the same run stopped after step 3 (as an interrupt would), then resumed

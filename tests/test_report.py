@@ -5,11 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
+from run_factory import fake_run, shared_run
 
 from gankit.cli import main
-from gankit.reports.page import (TIMELINE_MAX, build_report, diagnosis_table, metric_series, timeline_subset,
-                           write_report)
-from run_factory import fake_run, shared_run
+from gankit.reports.page import (
+    TIMELINE_MAX,
+    build_report,
+    diagnosis_table,
+    metric_series,
+    timeline_subset,
+    write_report,
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +62,20 @@ def test_report_skips_damaged_lines(tmp_path):
 
 
 def test_metrics_from_other_sources_are_kept_apart():
-    series = metric_series([{"step": 1, "metric": "fid", "value": 3.0, "source": "train"},
-                            {"step": 1, "metric": "fid", "value": 2.0, "source": "eval"},
-                            {"step": 2, "metric": "fid", "value": 1.0}])
+    series = metric_series(
+        [
+            {"step": 1, "metric": "fid", "value": 3.0, "source": "train"},
+            {"step": 1, "metric": "fid", "value": 2.0, "source": "eval"},
+            {"step": 2, "metric": "fid", "value": 1.0},
+        ]
+    )
     assert series == {"fid": [(1.0, 3.0), (2.0, 1.0)], "fid (eval)": [(1.0, 2.0)]}
 
 
 def test_diagnosis_table_renders_whatever_fields_exist():
-    html = diagnosis_table([{"event": "diagnosis", "step": 5, "message": "a <b>", "extra": [1, 2]},
-                            {"event": "diagnosis", "code": "X"}])
+    html = diagnosis_table(
+        [{"event": "diagnosis", "step": 5, "message": "a <b>", "extra": [1, 2]}, {"event": "diagnosis", "code": "X"}]
+    )
     assert "a &lt;b&gt;" in html and "1; 2" in html and "<th>code</th>" in html
     assert html.index("<th>step</th>") < html.index("<th>message</th>") < html.index("<th>extra</th>")
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gankit.reports.page import write_report
 from chromium import Chromium
 from run_factory import fake_run
+
+from gankit.reports.page import write_report
 
 IMAGES_OK = "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
 
@@ -28,7 +29,8 @@ def test_report_renders_in_chromium(tmp_path):
             n = page.evaluate("document.images.length")
             assert n == report.read_text().count("<img")
             assert page.evaluate(IMAGES_OK), page.evaluate(
-                "Array.from(document.images).map(i => [i.alt, i.naturalWidth])")
+                "Array.from(document.images).map(i => [i.alt, i.naturalWidth])"
+            )
             assert page.evaluate("document.querySelectorAll('section').length") == 7
             shot = page.screenshot(shots_dir(tmp_path) / f"{name}.png")
             assert shot.stat().st_size > 20_000

@@ -10,11 +10,11 @@ import urllib.request
 
 import pytest
 import torch
-
 from chromium import Chromium
-from gankit.serve.server import make_server
 from run_factory import shared_run
 from test_report_browser import shots_dir
+
+from gankit.serve.server import make_server
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +50,13 @@ def test_api_draws_varies_interpolates_and_rejects_bad_input(runs):
         status, i = post(base + "/api/interpolate", {"a": a["z"][0], "b": a["z"][1], "steps": 5})
         assert status == 200 and len(i["images"]) == 5
         torch.testing.assert_close(torch.tensor(i["z"][-1]), torch.tensor(a["z"][1]))
-        for route, body, words in (("/api/random", {"n": 10**6}, "n must be"),
-                                   ("/api/random", {"truncation": -1}, "truncation must be"),
-                                   ("/api/vary", {"z": [1, 2]}, "length 8"),
-                                   ("/api/interpolate", {"a": "x", "b": []}, "a must"),
-                                   ("/api/nothing", {}, "no route")):
+        for route, body, words in (
+            ("/api/random", {"n": 10**6}, "n must be"),
+            ("/api/random", {"truncation": -1}, "truncation must be"),
+            ("/api/vary", {"z": [1, 2]}, "length 8"),
+            ("/api/interpolate", {"a": "x", "b": []}, "a must"),
+            ("/api/nothing", {}, "no route"),
+        ):
             status, reply = post(base + route, body)
             assert status in (400, 404) and words in reply["error"]
         with urllib.request.urlopen(base + "/api/info", timeout=30) as r:

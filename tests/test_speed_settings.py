@@ -7,16 +7,20 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gankit.api import make_trainer
 from gankit.cli import main
 from gankit.config import load_preset
 from gankit.errors import GankitError
-from gankit.training.speed import apply_to_networks, resolve
-from gankit.api import make_trainer
 from gankit.training.loop import Trainer
+from gankit.training.speed import apply_to_networks, resolve
 
-SETTINGS = {"amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off"),
-            "compile": ("auto", "on", "off"), "fused_adam": ("auto", "on", "off"),
-            "cuda_graphs": ("auto", "off")}  # "on" needs CUDA: see test_cuda_graphs_on_cpu_is_a_clear_error
+SETTINGS = {
+    "amp": ("auto", "bf16", "off"),
+    "channels_last": ("auto", "on", "off"),
+    "compile": ("auto", "on", "off"),
+    "fused_adam": ("auto", "on", "off"),
+    "cuda_graphs": ("auto", "off"),
+}  # "on" needs CUDA: see test_cuda_graphs_on_cpu_is_a_clear_error
 QUICK = ["train.steps=4", "train.log_every=2", "device=cpu", "data.size=512", "train.batch_size=64"]
 
 
@@ -41,8 +45,15 @@ def test_compile_on_trains_on_cpu_and_keeps_checkpoint_keys():
 
 
 def test_convolutional_preset_with_bf16_and_channels_last_trains_on_cpu(data_root):
-    over = ["train.steps=2", "train.log_every=1", "device=cpu", "train.batch_size=8",
-            "speed.amp=bf16", "speed.channels_last=on", "speed.fused_adam=on"]
+    over = [
+        "train.steps=2",
+        "train.log_every=1",
+        "device=cpu",
+        "train.batch_size=8",
+        "speed.amp=bf16",
+        "speed.channels_last=on",
+        "speed.fused_adam=on",
+    ]
     trainer = _train("dcgan-mnist32", over, data_root)
     assert trainer.speed.amp and trainer.speed.channels_last and trainer.speed.fused_adam
     assert trainer.pos.step == 2

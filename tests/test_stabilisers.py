@@ -6,21 +6,21 @@ import pytest
 import torch
 from torch import nn
 
+from gankit.api import make_trainer
 from gankit.config import LossConfig, load_preset
-from gankit.training.ema import EMA
 from gankit.errors import GankitError
+from gankit.generation.sampling import load_generator
+from gankit.losses import Objective, gradient_penalty, make_objective, r1_penalty
 from gankit.nets import build_networks, count_parameters
 from gankit.nets.layers import add_spectral_norm
-from gankit.losses import Objective, gradient_penalty, make_objective, r1_penalty
 from gankit.run import RunDir
-from gankit.generation.sampling import load_generator
-from gankit.api import make_trainer
-
+from gankit.training.ema import EMA
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (fixture in conftest.py)
 
 
 # ---------------------------------------------------------------- losses on hand-picked scores
+
 
 def test_wgan_losses_are_differences_of_mean_critic_scores():
     obj = make_objective(LossConfig(kind="wgan-gp"))
@@ -52,6 +52,7 @@ def test_existing_losses_have_no_penalty_and_unknown_kind_is_an_error():
 
 
 # ---------------------------------------------------------------- gradient penalties by hand
+
 
 def _linear_critic(w):
     d = nn.Linear(len(w), 1)
@@ -100,6 +101,7 @@ def test_r1_penalty_on_real_samples():
 
 # ---------------------------------------------------------------- spectral norm, critic norm
 
+
 def test_spectral_norm_layers_have_unit_spectral_norm():
     torch.manual_seed(0)
     d = add_spectral_norm(nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 1)))
@@ -128,6 +130,7 @@ def test_spectral_norm_and_critic_norm_settings_build_the_discriminator():
 
 
 # ---------------------------------------------------------------- EMA
+
 
 def _bn_net():
     return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
@@ -184,6 +187,7 @@ def test_checkpoint_round_trip_keeps_the_moving_average(tmp_path):
 
 # ---------------------------------------------------------------- lr ratio and D-step schedule
 
+
 def test_lr_ratio_sets_the_discriminator_learning_rate():
     cfg = load_preset("ring-2d", ["optim.d_lr_ratio=4", "optim.g.lr=1e-4", "data.size=4096"])
     trainer = make_trainer(cfg, progress=False)
@@ -194,8 +198,16 @@ def test_lr_ratio_sets_the_discriminator_learning_rate():
 
 def test_d_step_schedule_front_loads_critic_steps():
     # 4096 / 256 = 16 batches an epoch; 4 D steps for the first 3 G steps, then 1
-    cfg = load_preset("ring-2d", ["data.size=4096", "train.epochs=2", "train.d_steps_start=4",
-                                  "train.d_steps_start_for=3", "train.log_every=1000"])
+    cfg = load_preset(
+        "ring-2d",
+        [
+            "data.size=4096",
+            "train.epochs=2",
+            "train.d_steps_start=4",
+            "train.d_steps_start_for=3",
+            "train.log_every=1000",
+        ],
+    )
     trainer = make_trainer(cfg, progress=False)
     assert [trainer.d_steps_at(s) for s in range(5)] == [4, 4, 4, 1, 1]
     assert trainer.total_steps == 3 + (16 - 12) + 16
@@ -208,9 +220,11 @@ def test_d_step_schedule_front_loads_critic_steps():
 
 # ---------------------------------------------------------------- presets
 
+
 def test_wgangp_preset_trains_a_few_steps_on_mnist(data_root, tmp_path):
-    cfg = load_preset("dcgan-mnist32-wgangp", ["train.steps=2", "train.log_every=1", "train.batch_size=16",
-                                               "device=cpu"])
+    cfg = load_preset(
+        "dcgan-mnist32-wgangp", ["train.steps=2", "train.log_every=1", "train.batch_size=16", "device=cpu"]
+    )
     assert cfg.loss.kind == "wgan-gp" and cfg.train.d_steps == 5 and cfg.model.d_norm == "layer"
     run = RunDir.create("wgangp", tmp_path / "run")
     trainer = make_trainer(cfg, run, data_root=data_root, progress=False)

@@ -12,8 +12,18 @@ from gankit.errors import GankitError
 from gankit.reports.compare import load_runs, table
 from gankit.sweep.seeds import parse_seeds
 
-TINY = ["--set", "train.steps=12", "--set", "train.log_every=4", "--set", "data.size=1024",
-        "--set", "log.tensorboard=off", "--set", "eval.n=500"]
+TINY = [
+    "--set",
+    "train.steps=12",
+    "--set",
+    "train.log_every=4",
+    "--set",
+    "data.size=1024",
+    "--set",
+    "log.tensorboard=off",
+    "--set",
+    "eval.n=500",
+]
 
 
 def test_seed_lists():
@@ -82,8 +92,11 @@ def test_an_interrupted_sweep_continues(tmp_path, capsys, one_thread):
     assert "1 seeds trained (0 of them at once), 1 resumed, 1 already finished, 0 failed" in printed
     s = _summary(out)
     assert s["finished"] == [0, 1, 2] and all(r["steps"] == 12 for r in s["per_seed"])
-    steps = [json.loads(x)["step"] for x in (out / "seed-1" / "stats.jsonl").read_text().splitlines()
-             if "d_loss" in json.loads(x)]
+    steps = [
+        json.loads(x)["step"]
+        for x in (out / "seed-1" / "stats.jsonl").read_text().splitlines()
+        if "d_loss" in json.loads(x)
+    ]
     assert steps == [4, 8, 12]  # the records after the checkpoint were logged again, once
 
 
@@ -92,8 +105,9 @@ def test_sweep_errors(tmp_path, capsys):
     assert main(["sweep", "ring-2d", "--seeds", "0", "--set", "seed=3"]) == 2
     assert "--seeds" in capsys.readouterr().err
     (out).mkdir()
-    (out / "sweep.json").write_text(json.dumps({"preset": "ring-2d", "config": None, "overrides": ["train.steps=5"],
-                                                "seeds": [0]}))
+    (out / "sweep.json").write_text(
+        json.dumps({"preset": "ring-2d", "config": None, "overrides": ["train.steps=5"], "seeds": [0]})
+    )
     assert main(["sweep", "ring-2d", "--seeds", "0", "--out", str(out), "--set", "train.steps=6"]) == 2
     assert "holds another sweep" in capsys.readouterr().err
     assert main(["sweep", "ring-2", "--seeds", "0"]) == 2

@@ -24,13 +24,16 @@ def _max_diff(a: dict, b: dict) -> float:
     return max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
 
 
-@pytest.mark.parametrize("preset,extra", [
-    ("ring-2d", []),
-    ("ring-2d-stable", []),  # R1 penalty and the EMA of G
-    ("ring-pacgan2", []),  # PacGAN packing
-    ("gaussian-1d", []),  # uniform noise, ELU, cosine schedule, other learning rates
-    ("grid-25", ["train.order=g-first", "loss.kind=lsgan", "loss.d_reduction=mean"]),
-])
+@pytest.mark.parametrize(
+    "preset,extra",
+    [
+        ("ring-2d", []),
+        ("ring-2d-stable", []),  # R1 penalty and the EMA of G
+        ("ring-pacgan2", []),  # PacGAN packing
+        ("gaussian-1d", []),  # uniform noise, ELU, cosine schedule, other learning rates
+        ("grid-25", ["train.order=g-first", "loss.kind=lsgan", "loss.d_reduction=mean"]),
+    ],
+)
 def test_each_seed_equals_its_separate_run(preset, extra, one_thread):
     cfg = load_preset(preset, STEPS + extra)
     group = BatchedSeeds(cfg, [0, 3])
@@ -47,8 +50,13 @@ def test_each_seed_equals_its_separate_run(preset, extra, one_thread):
             want = opt.state_dict()
             assert want["param_groups"][0]["lr"] == state[name]["param_groups"][0]["lr"]
             for k, st in want["state"].items():
-                assert _max_diff({m: state[name]["state"][k][m] for m in ("exp_avg", "exp_avg_sq")},
-                                 {m: st[m] for m in ("exp_avg", "exp_avg_sq")}) < TOL
+                assert (
+                    _max_diff(
+                        {m: state[name]["state"][k][m] for m in ("exp_avg", "exp_avg_sq")},
+                        {m: st[m] for m in ("exp_avg", "exp_avg_sq")},
+                    )
+                    < TOL
+                )
         assert state["position"] == vars(trainer.pos)
         assert torch.equal(state["rng"]["torch"], torch.get_rng_state())  # the same noise was drawn
         assert [r["step"] for r in group.records[seed]] == [1, 2, 3, 4, 5]
@@ -67,12 +75,15 @@ def test_a_batched_checkpoint_resumes_as_a_normal_run(tmp_path, one_thread):
     assert _max_diff(trainer.G.state_dict(), straight.G.state_dict()) < TOL
 
 
-@pytest.mark.parametrize("override,why", [
-    ("loss.kind=wgan-gp", "interpolation weights"),
-    ("model.dropout=0.2", "dropout"),
-    ("train.d_steps=2", "d_steps"),
-    ("train.on_nan=rollback", "rollback"),
-])
+@pytest.mark.parametrize(
+    "override,why",
+    [
+        ("loss.kind=wgan-gp", "interpolation weights"),
+        ("model.dropout=0.2", "dropout"),
+        ("train.d_steps=2", "d_steps"),
+        ("train.on_nan=rollback", "rollback"),
+    ],
+)
 def test_what_cannot_be_batched_says_why(override, why):
     assert why in unsupported(load_preset("ring-2d", [override]))
     assert unsupported(load_preset("ring-2d")) == ""

@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gankit.theory import (LOG4, fit_discriminator, jsd, kde, monte_carlo_value, normal_pdf, optimal_d,
-                           run_theory, value)
-
+from gankit.theory import LOG4, fit_discriminator, jsd, kde, monte_carlo_value, normal_pdf, optimal_d, run_theory, value
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (fixture in conftest.py)
 
@@ -73,6 +71,7 @@ def test_kde_recovers_a_known_density():
 def test_a_fitted_discriminator_approaches_the_optimal_one():
     """Two known Gaussians: BCE training on fresh samples lands within a few hundredths of D*,
     and its Monte Carlo value within 0.01 of V(D*, G)."""
+
     def sample(mean, std):
         return lambda n, g: mean + std * torch.randn(n, 1, generator=g)
 

@@ -46,8 +46,15 @@ def test_high_quality_is_three_std_of_the_nearest_mode():
     assert m["hq"] == 0.5 and m["modes"] == 1
 
 
-@pytest.mark.parametrize("preset,pack,data", [("ring-pacgan", 1, "ring-pacgan"), ("ring-pacgan2", 2, "ring-pacgan"),
-                                              ("grid-25", 1, "grid-2d"), ("grid-25-pacgan4", 4, "grid-2d")])
+@pytest.mark.parametrize(
+    "preset,pack,data",
+    [
+        ("ring-pacgan", 1, "ring-pacgan"),
+        ("ring-pacgan2", 2, "ring-pacgan"),
+        ("grid-25", 1, "grid-2d"),
+        ("grid-25-pacgan4", 4, "grid-2d"),
+    ],
+)
 def test_benchmark_presets(preset, pack, data):
     cfg = load_preset(preset)
     assert (cfg.model.d_pack, cfg.data.name, cfg.eval.n) == (pack, data, 2500)
@@ -96,8 +103,17 @@ def test_batch_size_must_be_a_multiple_of_the_pack():
 def test_packed_gan_trains_with_a_gradient_penalty(one_thread):
     from gankit.api import make_trainer
 
-    cfg = load_preset("ring-pacgan2", ["train.steps=3", "train.log_every=1", "data.size=1024", "loss.r1_gamma=1.0",
-                                       "eval.every=0", "log.tensorboard=off"])
+    cfg = load_preset(
+        "ring-pacgan2",
+        [
+            "train.steps=3",
+            "train.log_every=1",
+            "data.size=1024",
+            "loss.r1_gamma=1.0",
+            "eval.every=0",
+            "log.tensorboard=off",
+        ],
+    )
     trainer = make_trainer(cfg, progress=False)
     penalty = trainer.objective.penalty(trainer.D, torch.randn(8, 2), torch.randn(8, 2))
     assert penalty.ndim == 0 and penalty > 0

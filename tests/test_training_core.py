@@ -10,6 +10,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny import tiny_config
 from torch import nn
 
 import gankit
@@ -21,7 +22,6 @@ from gankit.training.experiment import build
 from gankit.training.loop import Trainer
 from gankit.training.running_stats import RunningStats
 from gankit.training.schedule import Schedule
-from tiny import tiny_config
 
 
 def test_one_step_equals_a_hand_written_dcgan_style_step(one_thread):
@@ -40,8 +40,9 @@ def test_one_step_equals_a_hand_written_dcgan_style_step(one_thread):
         fake = G(torch.randn(len(real), 2))
         opt_d.zero_grad()
         out_real, out_fake = D(real), D(fake.detach())
-        err_d = (F.binary_cross_entropy_with_logits(out_real, torch.ones_like(out_real))
-                 + F.binary_cross_entropy_with_logits(out_fake, torch.zeros_like(out_fake)))
+        err_d = F.binary_cross_entropy_with_logits(
+            out_real, torch.ones_like(out_real)
+        ) + F.binary_cross_entropy_with_logits(out_fake, torch.zeros_like(out_fake))
         err_d.backward()
         opt_d.step()
         opt_g.zero_grad()
@@ -54,8 +55,9 @@ def test_one_step_equals_a_hand_written_dcgan_style_step(one_thread):
 
 
 def test_schedule_groups_batches_into_steps_and_ends_epochs():
-    t = tiny_config(["train.d_steps=3", "train.d_steps_start=5", "train.d_steps_start_for=2", "train.steps=0",
-                     "train.epochs=2"]).train
+    t = tiny_config(
+        ["train.d_steps=3", "train.d_steps_start=5", "train.d_steps_start_for=2", "train.steps=0", "train.epochs=2"]
+    ).train
     s = Schedule(t, batches_per_epoch=16)  # epoch 1: 5 + 5 + 3 + 3 (2 batches left over), epoch 2: 5 x 3
     assert s.total_steps == 2 + 2 + 5 == s.steps_in_epochs(2)
 
@@ -68,8 +70,7 @@ def test_schedule_groups_batches_into_steps_and_ends_epochs():
         got.append((step, epoch, first, len(group)))
         if step == 6:
             break
-    assert got == [(0, 0, 0, 5), (1, 0, 5, 5), (2, 0, 10, 3), (3, 0, 13, 3), (4, 1, 0, 3), (5, 1, 3, 3),
-                   (6, 1, 6, 3)]
+    assert got == [(0, 0, 0, 5), (1, 0, 5, 5), (2, 0, 10, 3), (3, 0, 13, 3), (4, 1, 0, 3), (5, 1, 3, 3), (6, 1, 6, 3)]
     assert s.lr_scale(3) is None
     cosine = Schedule(tiny_config(["train.lr_schedule=cosine", "train.steps=10"]).train, 16)
     assert cosine.lr_scale(0) == 1.0 and cosine.lr_scale(5) == pytest.approx(0.5) and cosine.lr_scale(10) == 0.0
@@ -78,8 +79,14 @@ def test_schedule_groups_batches_into_steps_and_ends_epochs():
 def test_running_stats_mean_min_max_and_reset():
     stats = RunningStats("cpu")
     for v in (1.0, 3.0, 2.0):
-        stats.add("d", d_loss=torch.tensor(v), d_real=torch.tensor(0.5), d_fake=torch.tensor(0.25),
-                  d_acc=torch.tensor(1.0), d_grad_norm=torch.tensor(v))
+        stats.add(
+            "d",
+            d_loss=torch.tensor(v),
+            d_real=torch.tensor(0.5),
+            d_fake=torch.tensor(0.25),
+            d_acc=torch.tensor(1.0),
+            d_grad_norm=torch.tensor(v),
+        )
     stats.add("g", g_loss=torch.tensor(4.0), g_grad_norm=torch.tensor(1.0))
     out = stats.read_and_reset()
     assert out["d_loss"] == 2.0 and out["d_loss_min"] == 1.0 and out["d_loss_max"] == 3.0

@@ -8,8 +8,18 @@ from __future__ import annotations
 
 from gankit.config import load_preset
 
-TINY = ["model.hidden=16", "data.size=1024", "train.batch_size=64", "train.steps=4", "train.log_every=2",
-        "train.sample_grid=100", "device=cpu", "eval.every=0", "log.tensorboard=off", "log.progress=off"]
+TINY = [
+    "model.hidden=16",
+    "data.size=1024",
+    "train.batch_size=64",
+    "train.steps=4",
+    "train.log_every=2",
+    "train.sample_grid=100",
+    "device=cpu",
+    "eval.every=0",
+    "log.tensorboard=off",
+    "log.progress=off",
+]
 
 
 def tiny_config(overrides=(), preset: str = "ring-2d"):

@@ -1,17 +1,16 @@
 """gankit: train, evaluate and diagnose generative adversarial networks on PyTorch.
 
-    import gankit
-    cfg = gankit.load_preset("ring-2d", overrides=["train.epochs=5"])
-    run = gankit.train(cfg)                 # -> RunDir
-    G = gankit.load_generator(run.path)     # -> (generator, config)
+import gankit
+cfg = gankit.load_preset("ring-2d", overrides=["train.epochs=5"])
+run = gankit.train(cfg)                 # -> RunDir
+G = gankit.load_generator(run.path)     # -> (generator, config)
 """
 
 from __future__ import annotations
 
-from .version import __version__
-
 from .config import Config, load_file, load_preset, preset_names
 from .errors import GankitError
+from .version import __version__
 
 
 def train(cfg: Config, out=None, data_root=None, progress: bool = False, callbacks=None, **parts):
@@ -42,5 +41,14 @@ def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
     return _load(run_path, checkpoint, device)
 
 
-__all__ = ["Config", "GankitError", "load_file", "load_preset", "preset_names", "train", "resume", "load_generator",
-           "__version__"]
+__all__ = [
+    "Config",
+    "GankitError",
+    "load_file",
+    "load_preset",
+    "preset_names",
+    "train",
+    "resume",
+    "load_generator",
+    "__version__",
+]

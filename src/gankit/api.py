@@ -24,14 +24,36 @@ from .training.loop import Trainer
 
 log = logging.getLogger("gankit")
 
-RESUMABLE = {"train.epochs", "train.steps", "device", "log.tensorboard", "log.progress", "train.on_nan",
-             "train.max_rollbacks", "train.rollback_lr_factor", "train.dist_timeout", "speed.amp",
-             "speed.channels_last", "speed.compile", "speed.fused_adam", "speed.cuda_graphs", "data.stream",
-             "data.workers"}  # what may change on resume: the end, the device, how it is logged, speed
+RESUMABLE = {
+    "train.epochs",
+    "train.steps",
+    "device",
+    "log.tensorboard",
+    "log.progress",
+    "train.on_nan",
+    "train.max_rollbacks",
+    "train.rollback_lr_factor",
+    "train.dist_timeout",
+    "speed.amp",
+    "speed.channels_last",
+    "speed.compile",
+    "speed.fused_adam",
+    "speed.cuda_graphs",
+    "data.stream",
+    "data.workers",
+}  # what may change on resume: the end, the device, how it is logged, speed
 
 
-def make_trainer(cfg: C.Config, run: RunDir | None = None, data_root=None, progress: bool = True,
-                 callbacks=None, diagnose: bool = False, history: list[dict] | None = None, **parts) -> Trainer:
+def make_trainer(
+    cfg: C.Config,
+    run: RunDir | None = None,
+    data_root=None,
+    progress: bool = True,
+    callbacks=None,
+    diagnose: bool = False,
+    history: list[dict] | None = None,
+    **parts,
+) -> Trainer:
     """A Trainer for `cfg` writing into `run` (None: nothing written). `parts` (G, D, loss, data)
     replace what the config would build; `callbacks` are added to the standard ones; diagnose adds
     the live diagnosis and the training-time metrics."""
@@ -39,8 +61,10 @@ def make_trainer(cfg: C.Config, run: RunDir | None = None, data_root=None, progr
     # metrics score against the config's data set: not a reference for a user's own tensor
     metrics = parts.get("data") is None
     if diagnose and not metrics and cfg.eval.every:
-        log.info("metrics during training are off: data= replaces the config's data set, which the metrics "
-                 "would have used as their reference")
+        log.info(
+            "metrics during training are off: data= replaces the config's data set, which the metrics "
+            "would have used as their reference"
+        )
     if exp.cfg is not cfg:  # model.conditional resolved from the data (true/auto): the run keeps what it trains
         cfg = exp.cfg
         _write_classes(run, exp)
@@ -77,8 +101,16 @@ def train(cfg: C.Config, out=None, data_root=None, progress: bool = False, callb
     return run
 
 
-def resume(run: RunDir | str, data_root=None, overrides: list[str] | None = None, device: str | None = None,
-           progress: bool = True, callbacks=None, diagnose: bool = False, **parts) -> Trainer:
+def resume(
+    run: RunDir | str,
+    data_root=None,
+    overrides: list[str] | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    callbacks=None,
+    diagnose: bool = False,
+    **parts,
+) -> Trainer:
     """A trainer restored from `run`'s last checkpoint. Only the end of training (train.epochs,
     train.steps), the device, logging and speed settings may change on resume. A run trained with
     your own parts (G, D, loss, data) resumes with the same parts passed again."""
@@ -92,8 +124,10 @@ def resume(run: RunDir | str, data_root=None, overrides: list[str] | None = None
     if changed:
         now = C.flatten(data)
         diff = "; ".join(f"{k}: run {before.get(k)!r}, asked {now[k]!r}" for k in sorted(changed))
-        raise GankitError(f"on resume only {', '.join(sorted(RESUMABLE))} may change; not {diff}. "
-                          "Start a new run for a different configuration.")
+        raise GankitError(
+            f"on resume only {', '.join(sorted(RESUMABLE))} may change; not {diff}. "
+            "Start a new run for a different configuration."
+        )
     if device:
         data["device"] = device
     cfg = C.from_saved(data)

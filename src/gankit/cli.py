@@ -20,7 +20,21 @@ import traceback
 
 from .errors import GankitError
 
-COMMANDS = ["presets", "show", "train", "sweep", "sample", "diagnose", "theory", "report", "serve", "eval", "export", "compare", "bench"]
+COMMANDS = [
+    "presets",
+    "show",
+    "train",
+    "sweep",
+    "sample",
+    "diagnose",
+    "theory",
+    "report",
+    "serve",
+    "eval",
+    "export",
+    "compare",
+    "bench",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,15 +64,36 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         # a Ctrl-C outside training, or the second one during it
-        print("gankit: stopped at once (Ctrl-C); files already written are intact. A run with a checkpoint "
-              "continues with: gankit train --resume RUN", file=sys.stderr)
+        print(
+            "gankit: stopped at once (Ctrl-C); files already written are intact. A run with a checkpoint "
+            "continues with: gankit train --resume RUN",
+            file=sys.stderr,
+        )
         return 130
     except Exception:
         traceback.print_exc()
-        print("gankit: internal error: this is a bug in gankit, not in your input. Please report it with the "
-              "traceback above and the command you ran.", file=sys.stderr)
+        print(
+            "gankit: internal error: this is a bug in gankit, not in your input. Please report it with the "
+            "traceback above and the command you ran.",
+            file=sys.stderr,
+        )
         return 1
 
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def entry() -> int:
+    """The program's entry point (`gankit`, `python -m gankit`): main(), then a quiet exit. Once
+    main() has returned every file is written, so a Ctrl-C during the interpreter's own shutdown
+    (clean-up of imported libraries) ends the process at once with status 130, not a traceback."""
+    import os
+    import signal
+
+    code = main()
+    try:
+        signal.signal(signal.SIGINT, lambda signum, frame: os._exit(130))
+    except ValueError:  # not the main thread
+        pass
+    return code

@@ -140,6 +140,7 @@ class SpeedConfig:
     """How fast the step runs, never what it computes in fp32 (see gankit.training.speed). auto: the best
     setting known for the device (CUDA: bf16, channels_last, compile, fused Adam; CPU: bf16 where
     the CPU has native bf16, channels_last, fused Adam; toy sets: plain fp32 everywhere)."""
+
     amp: str = "auto"  # auto | bf16 | off: bf16 autocast of the forward passes
     channels_last: str = "auto"  # auto | on | off: NHWC memory layout for convolutions
     compile: str = "auto"  # auto | on | off: torch.compile of G and D (compile time pays off only on a GPU)
@@ -149,13 +150,16 @@ class SpeedConfig:
 
 @dataclass(frozen=True)
 class DiagnosisConfig:
-    holdout: str = ""  # folder of real images D never trains on, for the overfitting check (MNIST-like sets: the other split)
+    holdout: str = (
+        ""  # folder of real images D never trains on, for the overfitting check (MNIST-like sets: the other split)
+    )
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
     """Differentiable augmentation of every image D sees, real and generated (DiffAugment), with
     ADA's adaptive probability (gankit.augment). Off by default."""
+
     policy: str = ""  # comma-separated: color, translation, cutout; "" = off
     p: float = 1.0  # probability each op is applied to a sample (ADA: the starting value)
     ada_target: float = 0.0  # >0: adapt p so r_t = E[sign(D(x_real))] stays near this (ADA: 0.6)
@@ -185,7 +189,7 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def replace(self, **changes) -> "Config":
+    def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
 
 
@@ -233,8 +237,10 @@ def validate(cfg: Config) -> Config:
     from .losses import KINDS  # late import: the table's functions import torch
 
     if cfg.loss.kind not in KINDS:
-        raise GankitError(f"loss.kind = {cfg.loss.kind!r} is not valid{did_you_mean(cfg.loss.kind, KINDS)}; "
-                          f"choose one of: {', '.join(KINDS)}")
+        raise GankitError(
+            f"loss.kind = {cfg.loss.kind!r} is not valid{did_you_mean(cfg.loss.kind, KINDS)}; "
+            f"choose one of: {', '.join(KINDS)}"
+        )
     from .nets import ARCHITECTURES  # late import: nets import torch
 
     for key in ("model.g", "model.d"):
@@ -247,8 +253,16 @@ def validate(cfg: Config) -> Config:
     dev = cfg.device
     if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise GankitError(f"device = {dev!r} is not valid; use auto, cpu, cuda or cuda:N")
-    positive = ["train.batch_size", "train.d_steps", "model.latent_dim", "model.hidden",
-                "model.d_group", "model.d_pack", "train.log_every", "train.sample_grid"]
+    positive = [
+        "train.batch_size",
+        "train.d_steps",
+        "model.latent_dim",
+        "model.hidden",
+        "model.d_group",
+        "model.d_pack",
+        "train.log_every",
+        "train.sample_grid",
+    ]
     for key in positive:
         if flat[key] < 1:
             raise GankitError(f"{key} must be at least 1 (got {flat[key]})")
@@ -262,8 +276,9 @@ def validate(cfg: Config) -> Config:
     if not (cfg.train.dist_timeout > 0 and math.isfinite(cfg.train.dist_timeout)):
         raise GankitError(f"train.dist_timeout must be a positive number of seconds (got {cfg.train.dist_timeout})")
     if cfg.data.workers < -1:
-        raise GankitError(f"data.workers must be -1 (automatic), 0 (load in the training process) or more "
-                          f"(got {cfg.data.workers})")
+        raise GankitError(
+            f"data.workers must be -1 (automatic), 0 (load in the training process) or more (got {cfg.data.workers})"
+        )
     if cfg.train.max_rollbacks < 0:
         raise GankitError(f"train.max_rollbacks must be 0 or more (got {cfg.train.max_rollbacks})")
     if not 0 < cfg.train.rollback_lr_factor < 1:
@@ -272,12 +287,16 @@ def validate(cfg: Config) -> Config:
         raise GankitError(f"model.num_classes must be 0 (from the data) or at least 2 (got {cfg.model.num_classes})")
     pack = cfg.model.d_pack
     if pack > 1 and cfg.train.batch_size % pack:
-        raise GankitError(f"model.d_pack = {pack}: D scores packs of {pack} samples, so train.batch_size "
-                          f"({cfg.train.batch_size}) must be a multiple of {pack}, e.g. "
-                          f"--set train.batch_size={max(pack, cfg.train.batch_size // pack * pack)}")
+        raise GankitError(
+            f"model.d_pack = {pack}: D scores packs of {pack} samples, so train.batch_size "
+            f"({cfg.train.batch_size}) must be a multiple of {pack}, e.g. "
+            f"--set train.batch_size={max(pack, cfg.train.batch_size // pack * pack)}"
+        )
     if pack > 1 and cfg.model.d_group > 1:
-        raise GankitError(f"model.d_pack = {pack} and model.d_group = {cfg.model.d_group}: choose one way for D "
-                          "to see several samples at once (packing concatenates them, d_group takes their moments)")
+        raise GankitError(
+            f"model.d_pack = {pack} and model.d_group = {cfg.model.d_group}: choose one way for D "
+            "to see several samples at once (packing concatenates them, d_group takes their moments)"
+        )
     if cfg.model.layers < 2:
         raise GankitError(f"model.layers must be at least 2 (got {cfg.model.layers})")
     for side in ("g", "d"):
@@ -293,28 +312,41 @@ def validate(cfg: Config) -> Config:
             raise GankitError(f"{key} must be 0 or a positive number (got {flat[key]})")
     _validate_better(cfg)
     if not 0 <= cfg.train.ema < 1:
-        raise GankitError(f"train.ema must be in [0, 1): a decay such as 0.999, or 0 for no average (got {cfg.train.ema})")
+        raise GankitError(
+            f"train.ema must be in [0, 1): a decay such as 0.999, or 0 for no average (got {cfg.train.ema})"
+        )
     t = cfg.train
     if t.d_steps_start < 0 or t.d_steps_start_for < 0:
         raise GankitError("train.d_steps_start and train.d_steps_start_for must be 0 or more")
     if (t.d_steps_start > 0) != (t.d_steps_start_for > 0):
-        raise GankitError(f"train.d_steps_start = {t.d_steps_start} and train.d_steps_start_for = "
-                          f"{t.d_steps_start_for}: set both (e.g. 100 and 25) or neither")
+        raise GankitError(
+            f"train.d_steps_start = {t.d_steps_start} and train.d_steps_start_for = "
+            f"{t.d_steps_start_for}: set both (e.g. 100 and 25) or neither"
+        )
     if not 0 <= cfg.model.dropout < 1:
         raise GankitError(f"model.dropout must be in [0, 1) (got {cfg.model.dropout})")
     if cfg.eval.every < 0 or cfg.eval.n < 2:
         raise GankitError(f"eval.every must be 0 or more and eval.n at least 2 (got {cfg.eval.every}, {cfg.eval.n})")
     if not 0 <= cfg.data.holdout < 1:
-        raise GankitError(f"data.holdout must be in [0, 1): the fraction of folder images kept out of training, "
-                          f"e.g. 0.1 (got {cfg.data.holdout})")
+        raise GankitError(
+            f"data.holdout must be in [0, 1): the fraction of folder images kept out of training, "
+            f"e.g. 0.1 (got {cfg.data.holdout})"
+        )
     if cfg.eval.reference == "holdout" and cfg.data.name == "folder" and not cfg.data.holdout:
-        raise GankitError("eval.reference = holdout on an image folder needs held-out files: set data.holdout "
-                          "(e.g. 0.1 keeps a seed-fixed 10% of the files out of training)")
+        raise GankitError(
+            "eval.reference = holdout on an image folder needs held-out files: set data.holdout "
+            "(e.g. 0.1 keeps a seed-fixed 10% of the files out of training)"
+        )
     from .metrics import check_primary, domain_of, parse_metrics  # late import: metrics import numpy
 
     domain = domain_of(cfg.data.name)
-    check_primary(cfg.eval.primary, parse_metrics(cfg.eval.metrics, domain, cfg.data.name, training=True,
-                                                     conditional=cfg.model.conditional != "false"), domain)
+    check_primary(
+        cfg.eval.primary,
+        parse_metrics(
+            cfg.eval.metrics, domain, cfg.data.name, training=True, conditional=cfg.model.conditional != "false"
+        ),
+        domain,
+    )
     for key in ("data.resolution", "model.resolution"):
         r = flat[key]
         if r != 0 and (r < 8 or r & (r - 1)) and not (r == 28):
@@ -329,14 +361,21 @@ def _check_penalty_norm(cfg: Config) -> None:
     from .losses import kind_has_gp
 
     m, loss = cfg.model, cfg.loss
-    penalty = (f"loss.kind = {loss.kind!r} (a gradient penalty)" if kind_has_gp(loss.kind) and loss.gp_weight > 0
-               else f"loss.r1_gamma = {loss.r1_gamma:g} (an R1 penalty)" if loss.r1_gamma > 0
-               else f"loss.r2_gamma = {loss.r2_gamma:g} (an R2 penalty)" if getattr(loss, "r2_gamma", 0) > 0 else "")
+    penalty = (
+        f"loss.kind = {loss.kind!r} (a gradient penalty)"
+        if kind_has_gp(loss.kind) and loss.gp_weight > 0
+        else f"loss.r1_gamma = {loss.r1_gamma:g} (an R1 penalty)"
+        if loss.r1_gamma > 0
+        else f"loss.r2_gamma = {loss.r2_gamma:g} (an R2 penalty)"
+        if getattr(loss, "r2_gamma", 0) > 0
+        else ""
+    )
     if penalty and m.d.startswith("dcgan") and m.d_norm == "batch":
         raise GankitError(
             f"{penalty} needs D's gradient per sample, but model.d = {m.d!r} normalises with batch norm "
-            "(model.d_norm = \"batch\"), which mixes the samples of a batch, so the penalty would be computed on "
-            "the wrong gradient. Use --set model.d_norm=layer (or none), as the dcgan-mnist32-wgangp preset does")
+            '(model.d_norm = "batch"), which mixes the samples of a batch, so the penalty would be computed on '
+            "the wrong gradient. Use --set model.d_norm=layer (or none), as the dcgan-mnist32-wgangp preset does"
+        )
 
 
 def _validate_better(cfg: Config) -> None:
@@ -346,38 +385,51 @@ def _validate_better(cfg: Config) -> None:
         if not (0 < w <= 16 and math.isfinite(w)):
             raise GankitError(f"model.{key} must be in (0, 16], e.g. 2 for twice the channels (got {w})")
         if w != 1.0 and not cfg.model.__dict__[key[0]].startswith("dcgan"):
-            raise GankitError(f"model.{key} applies to the DCGAN families; model.{key[0]} = "
-                              f"'{cfg.model.__dict__[key[0]]}' (set model.hidden for the MLPs)")
+            raise GankitError(
+                f"model.{key} applies to the DCGAN families; model.{key[0]} = "
+                f"'{cfg.model.__dict__[key[0]]}' (set model.hidden for the MLPs)"
+            )
     if not 0 <= cfg.train.g_pause_below < 1:
-        raise GankitError(f"train.g_pause_below must be in [0, 1): D's accuracy below which G waits, e.g. 0.6; "
-                          f"0 = never (got {cfg.train.g_pause_below})")
+        raise GankitError(
+            f"train.g_pause_below must be in [0, 1): D's accuracy below which G waits, e.g. 0.6; "
+            f"0 = never (got {cfg.train.g_pause_below})"
+        )
     if cfg.loss.perceptual:
-        raise GankitError(f"loss.perceptual = {cfg.loss.perceptual!r}: a VGG or LPIPS loss needs pretrained "
-                          "weights, which gankit does not ship or download; use loss.feature_matching (matching "
-                          "D's own features, Salimans et al. 2016), which needs no pretrained network")
+        raise GankitError(
+            f"loss.perceptual = {cfg.loss.perceptual!r}: a VGG or LPIPS loss needs pretrained "
+            "weights, which gankit does not ship or download; use loss.feature_matching (matching "
+            "D's own features, Salimans et al. 2016), which needs no pretrained network"
+        )
     from .augment.policy import check_policy  # late import: the ops import torch
 
     a = cfg.augment
     check_policy(a.policy)
     if a.policy and cfg.data.name not in IMAGE_DATA:
-        raise GankitError(f"augment.policy applies to images; data.name = {cfg.data.name!r} is a toy set "
-                          "(set augment.policy = \"\")")
+        raise GankitError(
+            f'augment.policy applies to images; data.name = {cfg.data.name!r} is a toy set (set augment.policy = "")'
+        )
     if not 0 <= a.p <= 1:
         raise GankitError(f"augment.p must be in [0, 1] (got {a.p})")
     if not 0 <= a.ada_target < 1:
         raise GankitError(f"augment.ada_target must be in [0, 1), e.g. 0.6; 0 = a fixed p (got {a.ada_target})")
     if a.ada_target > 0 and not a.policy:
-        raise GankitError("augment.ada_target is set but augment.policy is empty: name the augmentations, "
-                          "e.g. augment.policy = \"color,translation,cutout\"")
+        raise GankitError(
+            "augment.ada_target is set but augment.policy is empty: name the augmentations, "
+            'e.g. augment.policy = "color,translation,cutout"'
+        )
     if a.ada_interval < 1 or a.ada_images < 1:
-        raise GankitError(f"augment.ada_interval and augment.ada_images must be at least 1 "
-                          f"(got {a.ada_interval}, {a.ada_images})")
+        raise GankitError(
+            f"augment.ada_interval and augment.ada_images must be at least 1 (got {a.ada_interval}, {a.ada_images})"
+        )
     if not (0 <= a.translation < 1 and 0 <= a.cutout < 1):
-        raise GankitError(f"augment.translation and augment.cutout are fractions of the image side in [0, 1) "
-                          f"(got {a.translation}, {a.cutout})")
+        raise GankitError(
+            f"augment.translation and augment.cutout are fractions of the image side in [0, 1) "
+            f"(got {a.translation}, {a.cutout})"
+        )
 
 
 # ---------------------------------------------------------------- dict <-> dataclass
+
 
 def flatten(d: dict, prefix: str = "") -> dict:
     out = {}
@@ -419,8 +471,10 @@ def from_dict(cls, data: dict, prefix: str = ""):
     for key in data:
         if key not in names:
             valid = sorted(f"{prefix}{n}" for n in names)
-            raise GankitError(f"unknown config key '{prefix}{key}'{did_you_mean(prefix + key, valid)}; "
-                              f"valid keys here: {', '.join(valid)}")
+            raise GankitError(
+                f"unknown config key '{prefix}{key}'{did_you_mean(prefix + key, valid)}; "
+                f"valid keys here: {', '.join(valid)}"
+            )
     kwargs = {}
     for f in fields(cls):
         if f.name not in data:
@@ -458,12 +512,13 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         for i, part in enumerate(path[:-1]):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):  # e.g. a config file that says `train = 5`
-                raise GankitError(f"{'.'.join(path[:i + 1])} must be a table of settings (got {node!r})")
+                raise GankitError(f"{'.'.join(path[: i + 1])} must be a table of settings (got {node!r})")
         node[path[-1]] = value
     return data
 
 
 # ---------------------------------------------------------------- files and presets
+
 
 def read_toml(path: Path) -> dict:
     path = Path(path)

@@ -74,22 +74,27 @@ def init_from_env(device: str = "auto", timeout_s: float = 1800.0) -> Dist:
     try:
         rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     except (KeyError, ValueError):
-        raise GankitError("WORLD_SIZE is set but RANK is not: start distributed runs with torchrun "
-                          "(or gankit train --gpus N)") from None
+        raise GankitError(
+            "WORLD_SIZE is set but RANK is not: start distributed runs with torchrun (or gankit train --gpus N)"
+        ) from None
     cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
     if cuda:
         if not torch.cuda.is_available():
             raise GankitError(f"device = {device!r} but no CUDA GPU is visible on rank {rank}")
         if local_rank >= torch.cuda.device_count():
-            raise GankitError(f"rank {rank} has local rank {local_rank} but only {torch.cuda.device_count()} GPUs "
-                              "are visible; start at most one process per GPU (--nproc_per_node)")
+            raise GankitError(
+                f"rank {rank} has local rank {local_rank} but only {torch.cuda.device_count()} GPUs "
+                "are visible; start at most one process per GPU (--nproc_per_node)"
+            )
         torch.cuda.set_device(local_rank)
     backend = "nccl" if cuda else "gloo"
     try:
         dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
     except (RuntimeError, ValueError) as e:
-        raise GankitError(f"rank {rank} could not join the other {world - 1} processes ({_first_line(e)}); "
-                          "check MASTER_ADDR/MASTER_PORT (torchrun --rdzv_endpoint) and the network") from None
+        raise GankitError(
+            f"rank {rank} could not join the other {world - 1} processes ({_first_line(e)}); "
+            "check MASTER_ADDR/MASTER_PORT (torchrun --rdzv_endpoint) and the network"
+        ) from None
     _current = Dist(rank, world, local_rank)
     return _current
 
@@ -196,7 +201,9 @@ def lost_peers_are_errors(resume_hint: str = "RUN"):
         if not isinstance(e, dist.DistError) and not any(w in str(e).lower() for w in words):
             raise
         _lost = True
-        raise GankitError(f"rank {_current.rank} of {_current.world}: lost contact with the other processes "
-                          f"({_first_line(e)}). Another rank probably died or hangs: see its output. "
-                          f"Checkpoints already written are intact; continue with: gankit train --resume "
-                          f"{resume_hint}") from None
+        raise GankitError(
+            f"rank {_current.rank} of {_current.world}: lost contact with the other processes "
+            f"({_first_line(e)}). Another rank probably died or hangs: see its output. "
+            f"Checkpoints already written are intact; continue with: gankit train --resume "
+            f"{resume_hint}"
+        ) from None

@@ -16,8 +16,8 @@ score has no meaningful zero at all: only D(x) - D(G(z)) enters the loss.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +37,7 @@ def _mse(out: torch.Tensor, target: float) -> torch.Tensor:
 
 # ---------------------------------------------------------------- the rows' functions
 # d(real, fake, s) -> (real term, fake term); g(fake, real, s) -> G's loss; s: the LossConfig settings
+
 
 def _bce_d(real, fake, s):
     return _bce(real, s.real_target), _bce(fake, s.fake_target)
@@ -108,19 +109,50 @@ class Loss:
 
 
 LOSSES: dict[str, Loss] = {
-    "bce": Loss(_bce_d, _bce_g, _probability, lambda s: 0.5,
-                about="seed S2's value function: BCE on logits (non-saturating or minimax G)"),
-    "lsgan": Loss(_lsgan_d, _lsgan_g, _raw, _label_midpoint,
-                  about="least squares (seed S3's MSE): D regresses the labels, G pushes D(G(z)) to the real one"),
-    "wgan-gp": Loss(_wgan_d, _critic_g, _raw, lambda s: 0.0, critic=True, gradient_penalty=True,
-                    about="Wasserstein critic E[D(G(z))] - E[D(x)] + lambda * GP"),
-    "hinge": Loss(_hinge_d, _critic_g, _raw, lambda s: 0.0, critic=True,
-                  about="hinge: E[relu(1 - D(x))] + E[relu(1 + D(G(z)))], G: -E[D(G(z))]"),
+    "bce": Loss(
+        _bce_d,
+        _bce_g,
+        _probability,
+        lambda s: 0.5,
+        about="seed S2's value function: BCE on logits (non-saturating or minimax G)",
+    ),
+    "lsgan": Loss(
+        _lsgan_d,
+        _lsgan_g,
+        _raw,
+        _label_midpoint,
+        about="least squares (seed S3's MSE): D regresses the labels, G pushes D(G(z)) to the real one",
+    ),
+    "wgan-gp": Loss(
+        _wgan_d,
+        _critic_g,
+        _raw,
+        lambda s: 0.0,
+        critic=True,
+        gradient_penalty=True,
+        about="Wasserstein critic E[D(G(z))] - E[D(x)] + lambda * GP",
+    ),
+    "hinge": Loss(
+        _hinge_d,
+        _critic_g,
+        _raw,
+        lambda s: 0.0,
+        critic=True,
+        about="hinge: E[relu(1 - D(x))] + E[relu(1 + D(G(z)))], G: -E[D(G(z))]",
+    ),
     # a critic: the loss is unchanged when a constant is added to D, so its raw output is a score
     # with no meaningful zero; verdicts (accuracy, ADA's sign) are relative (see Objective.verdicts)
-    "rpgan": Loss(_rpgan_d, _rpgan_g, _raw, lambda s: 0.0, critic=True, g_needs_real=True, relative=True,
-                  about="R3GAN's relativistic pairing: D softplus(-(D(x) - D(G(z)))), G softplus(-(D(G(z)) - D(x))); "
-                        "use with loss.r1_gamma and loss.r2_gamma"),
+    "rpgan": Loss(
+        _rpgan_d,
+        _rpgan_g,
+        _raw,
+        lambda s: 0.0,
+        critic=True,
+        g_needs_real=True,
+        relative=True,
+        about="R3GAN's relativistic pairing: D softplus(-(D(x) - D(G(z)))), G softplus(-(D(G(z)) - D(x))); "
+        "use with loss.r1_gamma and loss.r2_gamma",
+    ),
 }
 KINDS = tuple(LOSSES)
 
@@ -139,8 +171,9 @@ def is_critic(kind: str) -> bool:
 
 def has_penalty(loss_cfg) -> bool:
     """Whether D's loss holds a gradient of a gradient (GP or R1): bf16 rounding visibly perturbs it."""
-    return (kind_has_gp(loss_cfg.kind) or getattr(loss_cfg, "r1_gamma", 0.0) > 0
-            or getattr(loss_cfg, "r2_gamma", 0.0) > 0)
+    return (
+        kind_has_gp(loss_cfg.kind) or getattr(loss_cfg, "r1_gamma", 0.0) > 0 or getattr(loss_cfg, "r2_gamma", 0.0) > 0
+    )
 
 
 def kind_has_gp(kind: str) -> bool:
@@ -148,6 +181,7 @@ def kind_has_gp(kind: str) -> bool:
 
 
 # ---------------------------------------------------------------- penalties
+
 
 def _input_grad(d, x: torch.Tensor) -> torch.Tensor:
     """dD(x)/dx per sample, kept in the graph so a penalty on it trains D (double backward).
@@ -181,14 +215,17 @@ def feature_matching(d, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """Salimans et al. 2016: |E f(x) - E f(G(z))|^2 with f D's last hidden features (D.features);
     the real side is a fixed target for G."""
     if not callable(getattr(d, "features", None)):
-        raise GankitError(f"loss.feature_matching needs a D with a features(x) method; {type(d).__name__} has "
-                          "none (gankit's built-in discriminators have one; add it to your own D)")
+        raise GankitError(
+            f"loss.feature_matching needs a D with a features(x) method; {type(d).__name__} has "
+            "none (gankit's built-in discriminators have one; add it to your own D)"
+        )
     with torch.no_grad():
         target = d.features(real).flatten(1).mean(0)
     return (d.features(fake).flatten(1).mean(0) - target).pow(2).sum()
 
 
 # ---------------------------------------------------------------- a row with its settings
+
 
 @dataclass(frozen=True)
 class Objective:
@@ -271,6 +308,14 @@ class Objective:
 
 def make_objective(loss_cfg) -> Objective:
     loss_row(loss_cfg.kind)  # a clear error for an unknown kind
-    return Objective(loss_cfg.kind, loss_cfg.g_form, loss_cfg.real_target, loss_cfg.fake_target,
-                     loss_cfg.d_reduction, getattr(loss_cfg, "gp_weight", 10.0), getattr(loss_cfg, "r1_gamma", 0.0),
-                     getattr(loss_cfg, "r2_gamma", 0.0), getattr(loss_cfg, "feature_matching", 0.0))
+    return Objective(
+        loss_cfg.kind,
+        loss_cfg.g_form,
+        loss_cfg.real_target,
+        loss_cfg.fake_target,
+        loss_cfg.d_reduction,
+        getattr(loss_cfg, "gp_weight", 10.0),
+        getattr(loss_cfg, "r1_gamma", 0.0),
+        getattr(loss_cfg, "r2_gamma", 0.0),
+        getattr(loss_cfg, "feature_matching", 0.0),
+    )

@@ -16,8 +16,8 @@ from __future__ import annotations
 import errno
 import io
 import json
-import re
 import os
+import re
 import time
 from pathlib import Path
 
@@ -45,11 +45,16 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             pass
         if not isinstance(e, OSError):
             raise
-        reason = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
-                  errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded"}.get(
-                      e.errno, e.strerror or str(e))
-        raise GankitError(f"could not write {path}: {reason}. Any earlier version of the file is intact; "
-                          "free some space or choose another --out, then resume.") from None
+        reason = {
+            errno.ENOSPC: "the disk is full",
+            errno.EROFS: "the file system is read-only",
+            errno.EACCES: "permission denied",
+            errno.EDQUOT: "the disk quota is exceeded",
+        }.get(e.errno, e.strerror or str(e))
+        raise GankitError(
+            f"could not write {path}: {reason}. Any earlier version of the file is intact; "
+            "free some space or choose another --out, then resume."
+        ) from None
     try:  # make the rename itself durable
         fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -135,13 +140,15 @@ class RunDir:
 
     # -- creation and opening
     @classmethod
-    def create(cls, name: str, out: str | os.PathLike | None = None, root: str | os.PathLike = "runs") -> "RunDir":
+    def create(cls, name: str, out: str | os.PathLike | None = None, root: str | os.PathLike = "runs") -> RunDir:
         """A new run directory: `out` if given (must be new or empty), else runs/<name>-<time>."""
         if out:
             path = Path(out).expanduser().resolve()
             if path.exists() and (not path.is_dir() or any(path.iterdir())):
-                raise GankitError(f"--out {path} already exists and is not empty; choose a new folder, "
-                                  f"or continue that run with: gankit train --resume {path}")
+                raise GankitError(
+                    f"--out {path} already exists and is not empty; choose a new folder, "
+                    f"or continue that run with: gankit train --resume {path}"
+                )
         else:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             # the name comes from a config: keep it one plain folder name inside `root`
@@ -159,13 +166,15 @@ class RunDir:
         return cls(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, need_checkpoint: bool = True) -> "RunDir":
+    def open(cls, path: str | os.PathLike, need_checkpoint: bool = True) -> RunDir:
         run = cls(path)
         if not run.path.is_dir():
             raise GankitError(f"run directory {run.path} does not exist")
         if need_checkpoint and not run.checkpoint_path("last").is_file():
-            raise GankitError(f"{run.path} holds no checkpoint (checkpoints/last.pt); "
-                              "it is not a gankit run, or it stopped before its first checkpoint")
+            raise GankitError(
+                f"{run.path} holds no checkpoint (checkpoints/last.pt); "
+                "it is not a gankit run, or it stopped before its first checkpoint"
+            )
         run.remove_stale_temporaries()
         return run
 
@@ -249,9 +258,13 @@ def load_checkpoint_file(path: Path, map_location="cpu") -> dict:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # unpickling refused, truncated zip, ...
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GankitError(f"{path} is not a loadable gankit checkpoint ({first[:300]}). It may be damaged, "
-                          "or come from elsewhere; gankit only loads plain tensors and never runs code "
-                          "stored in a checkpoint.") from None
+        raise GankitError(
+            f"{path} is not a loadable gankit checkpoint ({first[:300]}). It may be damaged, "
+            "or come from elsewhere; gankit only loads plain tensors and never runs code "
+            "stored in a checkpoint."
+        ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise GankitError(f"{path} is not a gankit checkpoint (format {state.get('format') if isinstance(state, dict) else '?'})")
+        raise GankitError(
+            f"{path} is not a gankit checkpoint (format {state.get('format') if isinstance(state, dict) else '?'})"
+        )
     return state

@@ -31,6 +31,7 @@ _trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy 2 renamed it
 
 # ---------------------------------------------------------------- densities and integrals
 
+
 def normal_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
     return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
 
@@ -42,7 +43,7 @@ def kde(samples: np.ndarray, x: np.ndarray, bandwidth: float | None = None) -> n
     if bandwidth is None:
         iqr = np.subtract(*np.percentile(s, [75, 25]))
         spread = min(s.std(), iqr / 1.349) if iqr > 0 else s.std()
-        bandwidth = 0.9 * max(spread, 1e-3) * n ** -0.2
+        bandwidth = 0.9 * max(spread, 1e-3) * n**-0.2
     out = np.zeros_like(x, dtype=np.float64)
     for chunk in np.array_split(s, max(1, n // 2000)):  # bounded memory: (grid, 2000) at a time
         out += np.exp(-0.5 * ((x[:, None] - chunk[None, :]) / bandwidth) ** 2).sum(1)
@@ -75,15 +76,22 @@ def jsd(x: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
 
 # ---------------------------------------------------------------- a discriminator fitted to optimality
 
-def fit_discriminator(sample_real, sample_fake, iters: int = 400, batch: int = 1024, seed: int = 0,
-                      hidden: int = 64) -> torch.nn.Module:
+
+def fit_discriminator(
+    sample_real, sample_fake, iters: int = 400, batch: int = 1024, seed: int = 0, hidden: int = 64
+) -> torch.nn.Module:
     """A fresh D trained to (near) optimality by BCE on fresh samples each iteration; no data is
     reused, so D cannot overfit and converges towards D*. `sample_*(n)` return (n, 1) tensors.
     The input is standardised with the data's mean and std (conditioning only)."""
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    net = torch.nn.Sequential(torch.nn.Linear(1, hidden), torch.nn.ELU(), torch.nn.Linear(hidden, hidden),
-                              torch.nn.ELU(), torch.nn.Linear(hidden, 1))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(1, hidden),
+        torch.nn.ELU(),
+        torch.nn.Linear(hidden, hidden),
+        torch.nn.ELU(),
+        torch.nn.Linear(hidden, 1),
+    )
     opt = torch.optim.Adam(net.parameters(), lr=5e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, iters)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
@@ -113,6 +121,7 @@ def monte_carlo_value(d, real: torch.Tensor, fake: torch.Tensor) -> float:
 
 
 # ---------------------------------------------------------------- snapshots along training
+
 
 @dataclass
 class Snapshot:
@@ -154,19 +163,32 @@ def snapshot(step: int, sample_fake, seed: int = 0, n: int = 10000, fit_iters: i
     with torch.no_grad():
         d_fit = d_fit_net(torch.from_numpy(x).float()[:, None]).double().numpy().ravel()
     v_fit = monte_carlo_value(d_fit_net, sample_real(n, gen), sample_fake(n, gen))
-    return Snapshot(step=step, g_mean=float(fake.mean()), g_std=float(fake.std()), jsd=j,
-                    v_star=value(x, p_data, p_g, d_star), bound=-LOG4 + 2 * j, v_fit=v_fit,
-                    d_gap=float(_trapezoid(0.5 * (p_data + p_g) * np.abs(d_fit - d_star), x)),
-                    d_half=float(_trapezoid(p_data * np.abs(d_fit - 0.5), x)),
-                    x=x[::5].tolist(), p_data=p_data[::5].tolist(), p_g=p_g[::5].tolist(),
-                    d_star=d_star[::5].tolist(), d_fit=d_fit[::5].tolist())
+    return Snapshot(
+        step=step,
+        g_mean=float(fake.mean()),
+        g_std=float(fake.std()),
+        jsd=j,
+        v_star=value(x, p_data, p_g, d_star),
+        bound=-LOG4 + 2 * j,
+        v_fit=v_fit,
+        d_gap=float(_trapezoid(0.5 * (p_data + p_g) * np.abs(d_fit - d_star), x)),
+        d_half=float(_trapezoid(p_data * np.abs(d_fit - 0.5), x)),
+        x=x[::5].tolist(),
+        p_data=p_data[::5].tolist(),
+        p_g=p_g[::5].tolist(),
+        d_star=d_star[::5].tolist(),
+        d_fit=d_fit[::5].tolist(),
+    )
 
 
 DEFAULT_STEPS = (0, 60, 200, 600, 2000)
 THEORY_OVERRIDES = [
     "model.d_group=1",  # D judges single samples: the setting the theorem is about
     "model.noise=normal",  # G only has to learn an affine map, so a short run gets close to p_data
-    "model.hidden=64", "train.batch_size=256", "optim.d.lr=2e-3", "optim.g.lr=5e-4",
+    "model.hidden=64",
+    "train.batch_size=256",
+    "optim.d.lr=2e-3",
+    "optim.g.lr=5e-4",
     "train.log_every=100000",
 ]
 

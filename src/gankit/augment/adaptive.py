@@ -17,8 +17,17 @@ from .policy import parse_policy
 
 
 class Augment:
-    def __init__(self, policy: str = "", p: float = 1.0, target: float = 0.0, interval: int = 4,
-                 images: int = 500_000, translation: float = 0.125, cutout: float = 0.5, device="cpu"):
+    def __init__(
+        self,
+        policy: str = "",
+        p: float = 1.0,
+        target: float = 0.0,
+        interval: int = 4,
+        images: int = 500_000,
+        translation: float = 0.125,
+        cutout: float = 0.5,
+        device="cpu",
+    ):
         self.ops = parse_policy(policy)
         self.target, self.interval, self.images = target, interval, images
         self.translation_ratio, self.cutout_ratio = translation, cutout
@@ -71,8 +80,12 @@ class Augment:
         self.steps = 0
 
     def state_dict(self) -> dict:
-        return {"p": self.p.cpu().clone(), "sign_sum": self.sign_sum.cpu().clone(),
-                "count": self.count.cpu().clone(), "steps": self.steps}
+        return {
+            "p": self.p.cpu().clone(),
+            "sign_sum": self.sign_sum.cpu().clone(),
+            "count": self.count.cpu().clone(),
+            "steps": self.steps,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.p.copy_(state["p"])

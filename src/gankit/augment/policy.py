@@ -11,8 +11,10 @@ def parse_policy(policy: str) -> tuple[str, ...]:
     names = tuple(p.strip() for p in policy.split(",") if p.strip())
     for name in names:
         if name not in OPS:
-            raise GankitError(f"augment.policy: unknown augmentation '{name}'{did_you_mean(name, OPS)}; "
-                              f"choose from: {', '.join(OPS)} (comma-separated)")
+            raise GankitError(
+                f"augment.policy: unknown augmentation '{name}'{did_you_mean(name, OPS)}; "
+                f"choose from: {', '.join(OPS)} (comma-separated)"
+            )
     if len(set(names)) != len(names):
         raise GankitError(f"augment.policy = {policy!r} names an augmentation twice")
     return tuple(op for op in OPS if op in names)  # a fixed order whatever the spelling

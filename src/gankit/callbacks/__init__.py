@@ -25,5 +25,7 @@ def basic_callbacks(cfg, run, progress: bool = True, extra=()) -> list:
 
 def default_callbacks(cfg, run, data_root=None, history: list[dict] | None = None, metrics: bool = True) -> list:
     """The diagnosis (going on from `history`, a resumed run's earlier records) and the metrics."""
-    return [DiagnosisCallback(Context.from_config(cfg), run, history=history, data_root=data_root),
-            *([EvalCallback(cfg, data_root)] if metrics else [])]
+    return [
+        DiagnosisCallback(Context.from_config(cfg), run, history=history, data_root=data_root),
+        *([EvalCallback(cfg, data_root)] if metrics else []),
+    ]

@@ -40,8 +40,15 @@ class DiagnosisCallback(Callback):
     held-out real images (gankit.diagnosis.overfitting) for the overfitting_d rule; `measure_d`
     False leaves them out."""
 
-    def __init__(self, ctx: Context | None = None, run=None, history: list[dict] | None = None, verbose: bool = True,
-                 data_root=None, measure_d: bool = True):
+    def __init__(
+        self,
+        ctx: Context | None = None,
+        run=None,
+        history: list[dict] | None = None,
+        verbose: bool = True,
+        data_root=None,
+        measure_d: bool = True,
+    ):
         self.diagnoser = Diagnoser(ctx)
         self.run = run
         self.verbose = verbose
@@ -75,13 +82,18 @@ class DiagnosisCallback(Callback):
                 self.detected.setdefault(finding.kind, step)
             if self.verbose:
                 if change == "start":
-                    ev = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-                                   for k, v in finding.evidence.items())
-                    _say(f"gankit: diagnosis at step {step}: {finding.kind} since step "
-                         f"{finding.start_step}. {finding.message} ({ev}). Remedies: {'; '.join(finding.remedies)}")
+                    ev = ", ".join(
+                        f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in finding.evidence.items()
+                    )
+                    _say(
+                        f"gankit: diagnosis at step {step}: {finding.kind} since step "
+                        f"{finding.start_step}. {finding.message} ({ev}). Remedies: {'; '.join(finding.remedies)}"
+                    )
                 else:
-                    _say(f"gankit: diagnosis at step {step}: {finding.kind} cleared "
-                         f"(held from step {finding.start_step} to {finding.end_step})")
+                    _say(
+                        f"gankit: diagnosis at step {step}: {finding.kind} cleared "
+                        f"(held from step {finding.start_step} to {finding.end_step})"
+                    )
             if self.run is not None:
                 self.run.append_stats({"event": "diagnosis", "change": change, "step": step, **finding.to_dict()})
 

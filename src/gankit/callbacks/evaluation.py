@@ -15,10 +15,10 @@ import torch
 
 from ..data import sample_shape
 from ..errors import GankitError
-from ..training.callbacks import Callback
-from ..nets import balanced_labels
 from ..metrics import DIRECTION, check_primary, domain_of, parse_metrics
 from ..metrics.evaluate import Evaluator, append_records, read_records, records
+from ..nets import balanced_labels
+from ..training.callbacks import Callback
 
 log = logging.getLogger("gankit")
 
@@ -33,15 +33,19 @@ class EvalCallback(Callback):
         self._evaluator = None  # built on first use: the reference features cost a little
         shape = sample_shape(cfg.data)
         domain = domain_of(cfg.data.name, shape[0] if len(shape) == 1 else None)
-        self.names = parse_metrics(e.metrics, domain, cfg.data.name, training=True,
-                                   conditional=cfg.model.conditional == "true")
+        self.names = parse_metrics(
+            e.metrics, domain, cfg.data.name, training=True, conditional=cfg.model.conditional == "true"
+        )
         self.primary = check_primary(e.primary, self.names, domain)
         self.best = None  # best primary value so far (read back from metrics.jsonl on resume)
 
     def _load_best(self, run) -> None:
         sign = DIRECTION[self.primary]
-        past = [r["value"] for r in read_records(run.path)
-                if r.get("source") == "train" and r.get("metric") == self.primary and math.isfinite(r["value"])]
+        past = [
+            r["value"]
+            for r in read_records(run.path)
+            if r.get("source") == "train" and r.get("metric") == self.primary and math.isfinite(r["value"])
+        ]
         if past and run.checkpoint_path("best").is_file():
             self.best = max(past) if sign > 0 else min(past)
 
@@ -78,6 +82,7 @@ class EvalCallback(Callback):
             from tqdm.auto import tqdm
 
             text = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
-            tqdm.write(f"eval at step {trainer.pos.step} ({self._evaluator.feature_net}, n={self.n}): {text}",
-                       file=sys.stderr)
+            tqdm.write(
+                f"eval at step {trainer.pos.step} ({self._evaluator.feature_net}, n={self.n}): {text}", file=sys.stderr
+            )
         return values

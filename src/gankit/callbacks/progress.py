@@ -27,8 +27,10 @@ def standard_callbacks(cfg, run, progress: bool = True) -> list[Callback]:
         callbacks.append(PlainProgress())
     wanted = cfg.log.tensorboard
     if wanted == "on" and not tensorboard_available():
-        raise GankitError("log.tensorboard = on, but TensorBoard is not installed: pip install 'gankit[tensorboard]', "
-                          "or --set log.tensorboard=off")
+        raise GankitError(
+            "log.tensorboard = on, but TensorBoard is not installed: pip install 'gankit[tensorboard]', "
+            "or --set log.tensorboard=off"
+        )
     if run is not None and wanted != "off" and (wanted == "on" or tensorboard_available()):
         callbacks.append(TensorBoardLog(run))
     return callbacks
@@ -51,9 +53,16 @@ class PlainProgress(Callback):
         total, step, t = trainer.total_steps, record["step"], trainer.cfg.train
         elapsed, rate = record.get("elapsed_s", 0.0), record.get("images_per_s", 0.0)
         # time left at the latest pace: each step reads batch_size * d_steps real images
-        left = (f", ~{_duration((total - step) * t.batch_size * t.d_steps / rate)} left"
-                if rate > 0 and step < total else "")
-        print(f"{trainer.cfg.name} step {step}/{total} ({100 * step / max(total, 1):.0f}%) epoch {record['epoch'] + 1}"
-              f" | D {record['d_loss']:.4g} G {record['g_loss']:.4g} D(x) {record['d_real']:.3f}"
-              f" D(G(z)) {record['d_fake']:.3f} | {record.get('images_per_s', 0):,.0f} img/s"
-              f" | {_duration(elapsed)} elapsed{left}", file=stream, flush=True)
+        left = (
+            f", ~{_duration((total - step) * t.batch_size * t.d_steps / rate)} left"
+            if rate > 0 and step < total
+            else ""
+        )
+        print(
+            f"{trainer.cfg.name} step {step}/{total} ({100 * step / max(total, 1):.0f}%) epoch {record['epoch'] + 1}"
+            f" | D {record['d_loss']:.4g} G {record['g_loss']:.4g} D(x) {record['d_real']:.3f}"
+            f" D(G(z)) {record['d_fake']:.3f} | {record.get('images_per_s', 0):,.0f} img/s"
+            f" | {_duration(elapsed)} elapsed{left}",
+            file=stream,
+            flush=True,
+        )

@@ -17,7 +17,6 @@ def tensorboard_available() -> bool:
     return True
 
 
-
 class TensorBoardLog(Callback):
     """Statistics, metrics and sample grids into RUN/tb/ with torch's SummaryWriter."""
 

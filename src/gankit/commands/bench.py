@@ -1,7 +1,7 @@
 """gankit bench PRESET: images/s of the real training step (after warm-up) and the time of one epoch.
 
-    gankit bench dcgan-mnist32 --batch 256 --steps 100 --device cuda
-    gankit bench dcgan-mnist32 --set speed.amp=off --set speed.compile=off
+gankit bench dcgan-mnist32 --batch 256 --steps 100 --device cuda
+gankit bench dcgan-mnist32 --set speed.amp=off --set speed.compile=off
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ def add_parser(sub) -> None:
     add_config_arguments(p, set_example="speed.amp=off")
     p.add_argument("--batch", type=int, help="batch size (default: the preset's)")
     p.add_argument("--steps", type=int, default=50, help="timed generator steps (default 50)")
-    p.add_argument("--warmup", type=int, default=5,
-                   help="untimed steps first (default 5; 20 when compiling)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5; 20 when compiling)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides the config)")
     p.add_argument("--data-root", help="folder holding mnist/ and fashion-mnist/")
     p.set_defaults(func=run)
@@ -42,6 +41,8 @@ def run(args) -> int:
     epoch = len(trainer.dataset)
     print(f"{cfg.name} on {trainer.device}, batch {cfg.train.batch_size}, {cfg.train.d_steps} D step(s) per G step")
     print(f"settings: {trainer.speed.describe()}, {torch.get_num_threads()} CPU thread(s)")
-    print(f"{t.steps} steps after {warmup} warm-up: {t.images_per_s:,.0f} images/s; "
-          f"one epoch ({epoch:,} images): {epoch / t.images_per_s:,.1f} s")
+    print(
+        f"{t.steps} steps after {warmup} warm-up: {t.images_per_s:,.0f} images/s; "
+        f"one epoch ({epoch:,} images): {epoch / t.images_per_s:,.1f} s"
+    )
     return 0

@@ -7,8 +7,9 @@ from __future__ import annotations
 def add_parser(sub) -> None:
     p = sub.add_parser("compare", help="compare runs: final losses and metrics, curves overlaid")
     p.add_argument("runs", nargs="+", help="run directories, or sweep folders (their seeds, mean and std)")
-    p.add_argument("--out", default="compare.html", help="page to write (default compare.html; the plot goes "
-                                                          "next to it as .png)")
+    p.add_argument(
+        "--out", default="compare.html", help="page to write (default compare.html; the plot goes next to it as .png)"
+    )
     p.set_defaults(func=run)
 
 

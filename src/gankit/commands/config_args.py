@@ -6,12 +6,19 @@ from __future__ import annotations
 from ..errors import GankitError
 
 
-def add_config_arguments(p, config_help: str = "a config TOML file instead of a preset",
-                         set_example: str = "data.resolution=64") -> None:
+def add_config_arguments(
+    p, config_help: str = "a config TOML file instead of a preset", set_example: str = "data.resolution=64"
+) -> None:
     p.add_argument("preset", nargs="?", help="preset name (see `gankit presets`)")
     p.add_argument("--config", help=config_help)
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help=f"change a config value, e.g. --set {set_example}")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"change a config value, e.g. --set {set_example}",
+    )
 
 
 def resolve_config(args):

@@ -1,7 +1,7 @@
 """gankit diagnose RUN: what went wrong in a run (or that nothing did), from its stats.jsonl.
 
-    gankit diagnose runs/ring-2d-20261123-101500
-    gankit diagnose runs/ring-2d-20261123-101500 --json
+gankit diagnose runs/ring-2d-20261123-101500
+gankit diagnose runs/ring-2d-20261123-101500 --json
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ def run(args) -> int:
     run_dir = RunDir.open(args.run, need_checkpoint=False)
     records = [r for r in run_dir.read_stats() if "event" not in r and "d_loss" in r]
     if not records:
-        raise GankitError(f"{run_dir.path} has no training statistics (stats.jsonl is missing or empty); "
-                          "train at least train.log_every steps first")
+        raise GankitError(
+            f"{run_dir.path} has no training statistics (stats.jsonl is missing or empty); "
+            "train at least train.log_every steps first"
+        )
     ctx = Context()
     if run_dir.config_path.is_file():
         ctx = Context.from_config(from_saved(read_toml(run_dir.config_path)))

@@ -6,22 +6,38 @@ from __future__ import annotations
 def add_parser(sub) -> None:
     from ..metrics import REGISTRY
 
-    p = sub.add_parser("eval", help="score a trained generator (FID, KID, precision/recall, SWD, modes, ...)",
-                       description="Score the generator of RUN against real data prepared exactly as its training "
-                                   "data (eval.reference: the test split for MNIST/Fashion-MNIST; for image folders "
-                                   "the held-out files when data.holdout > 0, else the training files), or against "
-                                   "the true distribution for toy sets. Prints a table and appends the values, each "
-                                   "naming its network, weights hash, n, reference and resize, to RUN/metrics.jsonl.")
+    p = sub.add_parser(
+        "eval",
+        help="score a trained generator (FID, KID, precision/recall, SWD, modes, ...)",
+        description="Score the generator of RUN against real data prepared exactly as its training "
+        "data (eval.reference: the test split for MNIST/Fashion-MNIST; for image folders "
+        "the held-out files when data.holdout > 0, else the training files), or against "
+        "the true distribution for toy sets. Prints a table and appends the values, each "
+        "naming its network, weights hash, n, reference and resize, to RUN/metrics.jsonl.",
+    )
     p.add_argument("run", help="run directory")
-    p.add_argument("--metrics", default="", help=f"comma-separated, from: {', '.join(REGISTRY)} "
-                                                 "(default: all that apply to the run's data and can run here)")
-    p.add_argument("--n", type=int, default=10_000, help="generated samples, and reference samples at most (default 10000)")
+    p.add_argument(
+        "--metrics",
+        default="",
+        help=f"comma-separated, from: {', '.join(REGISTRY)} "
+        "(default: all that apply to the run's data and can run here)",
+    )
+    p.add_argument(
+        "--n", type=int, default=10_000, help="generated samples, and reference samples at most (default 10000)"
+    )
     p.add_argument("--checkpoint", default="last", help="last | best (default last)")
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
-    p.add_argument("--data-root", help="folder holding mnist/ and fashion-mnist/ (default $GANKIT_DATA, else ~/.cache/gankit)")
-    p.add_argument("--reference", choices=("auto", "train", "holdout"),
-                   help="which real images to score against (default: the run's eval.reference)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto: a GPU when there is one)")
+    p.add_argument(
+        "--data-root", help="folder holding mnist/ and fashion-mnist/ (default $GANKIT_DATA, else ~/.cache/gankit)"
+    )
+    p.add_argument(
+        "--reference",
+        choices=("auto", "train", "holdout"),
+        help="which real images to score against (default: the run's eval.reference)",
+    )
+    p.add_argument(
+        "--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto: a GPU when there is one)"
+    )
     p.set_defaults(func=run)
 
 
@@ -43,10 +59,10 @@ def run(args) -> int:
     import dataclasses
 
     from ..errors import GankitError
-    from ..metrics.evaluate import Evaluator, append_records, format_table, records
-    from ..run import RunDir
     from ..generation.sampling import draw, load_generator
+    from ..metrics.evaluate import Evaluator, append_records, format_table, records
     from ..nets import balanced_labels, is_conditional
+    from ..run import RunDir
 
     if args.n < 2:
         raise GankitError(f"--n must be at least 2 (got {args.n})")
@@ -61,7 +77,9 @@ def run(args) -> int:
     labels = balanced_labels(args.n, g.num_classes) if is_conditional(g) else None
     values = evaluator.evaluate(draw(g, cfg, args.n, args.seed, device, labels), names, labels)
     append_records(args.run, records(values, step, evaluator, args.n, "eval", args.checkpoint))
-    print(f"{args.run} ({args.checkpoint} checkpoint, step {step}; reference: {evaluator.reference_split}, "
-          f"{len(evaluator.reference_images()) if evaluator.domain == 'image' else 'true distribution'}):")
+    print(
+        f"{args.run} ({args.checkpoint} checkpoint, step {step}; reference: {evaluator.reference_split}, "
+        f"{len(evaluator.reference_images()) if evaluator.domain == 'image' else 'true distribution'}):"
+    )
     print(format_table(values, evaluator, args.n))
     return 0

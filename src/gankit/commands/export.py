@@ -4,13 +4,18 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="export the generator: torch.export (.pt2), safetensors weights, "
-                                      "TorchScript or ONNX (checked against G)")
+    p = sub.add_parser(
+        "export",
+        help="export the generator: torch.export (.pt2), safetensors weights, TorchScript or ONNX (checked against G)",
+    )
     p.add_argument("run", help="run directory")
-    p.add_argument("--format", default="pt2",
-                   help="pt2 (default: torch.export program) | safetensors (weights of G and its EMA with the "
-                        "config; gankit.load_generator reads them) | torchscript (legacy, deprecated upstream) | "
-                        "onnx (pip install 'gankit[export]')")
+    p.add_argument(
+        "--format",
+        default="pt2",
+        help="pt2 (default: torch.export program) | safetensors (weights of G and its EMA with the "
+        "config; gankit.load_generator reads them) | torchscript (legacy, deprecated upstream) | "
+        "onnx (pip install 'gankit[export]')",
+    )
     p.add_argument("--out", help="file to write (default generator.pt2, .safetensors, .pt or .onnx here)")
     p.add_argument("--checkpoint", default="last", help="checkpoint name in RUN/checkpoints (default last)")
     p.set_defaults(func=run)

@@ -12,8 +12,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="a local web page to explore a trained generator")
     p.add_argument("run", help="run directory")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1, this machine only; the page has no login)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only; the page has no login)",
+    )
     p.add_argument("--checkpoint", default="last", help="checkpoint name in RUN/checkpoints (default last)")
     p.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
     p.set_defaults(func=run)
@@ -30,8 +33,10 @@ def run(args) -> int:
         loopback = host == "localhost"
     if not loopback:
         log.warning("listening on %s: anyone who can reach this machine can use the page (there is no login)", host)
-    print(f"serving {args.run} at http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/  (Ctrl-C to stop)",
-          flush=True)
+    print(
+        f"serving {args.run} at http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/  (Ctrl-C to stop)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -21,8 +21,11 @@ def add_parser(sub) -> None:
     add_config_arguments(p, "a config TOML file instead of a preset", "train.epochs=40")
     p.add_argument("--seeds", default="0-9", help="seeds to train, e.g. 0-9 or 0,3,5 (default 0-9)")
     p.add_argument("--out", help="sweep folder (default sweeps/<preset>); an existing sweep there continues")
-    p.add_argument("--no-batch", action="store_true",
-                   help="train the seeds one after another even where they could be trained at once")
+    p.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="train the seeds one after another even where they could be trained at once",
+    )
     p.add_argument("--data-root", help="folder holding mnist/ and fashion-mnist/ (default $GANKIT_DATA)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides the config)")
     p.add_argument("--summary-only", action="store_true", help="train nothing; summarise the seeds there are")
@@ -57,16 +60,20 @@ def run(args) -> int:
     seeds = parse_seeds(args.seeds)
     cfg = resolve_config(args)  # a bad preset or --set fails here, before any folder is made
     overrides = list(args.overrides) + ([f"device={args.device}"] if args.device else [])
-    spec = SweepSpec(args.preset if not args.config else None,
-                     str(Path(args.config).resolve()) if args.config else None, overrides)
+    spec = SweepSpec(
+        args.preset if not args.config else None, str(Path(args.config).resolve()) if args.config else None, overrides
+    )
     sweep = SweepDir.open_or_create(args.out or Path("sweeps") / cfg.name, spec, seeds)
     failed: dict = {}
     if not args.summary_only:
-        outcome = run_sweep(sweep, spec, cfg, seeds, train=train_command, batch=not args.no_batch,
-                            data_root=args.data_root)
+        outcome = run_sweep(
+            sweep, spec, cfg, seeds, train=train_command, batch=not args.no_batch, data_root=args.data_root
+        )
         failed = outcome.failed
-        print(f"sweep {sweep.path}: {len(outcome.trained)} seeds trained ({len(outcome.batched)} of them at once), "
-              f"{len(outcome.resumed)} resumed, {len(outcome.skipped)} already finished, {len(failed)} failed\n")
+        print(
+            f"sweep {sweep.path}: {len(outcome.trained)} seeds trained ({len(outcome.batched)} of them at once), "
+            f"{len(outcome.resumed)} resumed, {len(outcome.skipped)} already finished, {len(failed)} failed\n"
+        )
     summary = summarise(sweep, seeds, failed)
     js, page = summary.write()
     print(summary.text())

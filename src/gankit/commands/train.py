@@ -12,17 +12,22 @@ log = logging.getLogger("gankit")
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a GAN (a preset, a config file, or --resume a run)")
-    add_config_arguments(p, "a config TOML file, e.g. a run's config.toml",
-                         "train.epochs=3 --set optim.d.lr=2e-4")
+    add_config_arguments(p, "a config TOML file, e.g. a run's config.toml", "train.epochs=3 --set optim.d.lr=2e-4")
     p.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")
     p.add_argument("--out", help="run directory to create (default runs/<preset>-<time>)")
-    p.add_argument("--data-root", help="folder holding mnist/ and fashion-mnist/ (default $GANKIT_DATA, "
-                                       "else ~/.cache/gankit)")
+    p.add_argument(
+        "--data-root", help="folder holding mnist/ and fashion-mnist/ (default $GANKIT_DATA, else ~/.cache/gankit)"
+    )
     p.add_argument("--device", choices=None, help="auto | cpu | cuda | cuda:N (overrides the config)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--gpus", type=int, default=0, metavar="N",
-                   help="train on N processes of this machine (one per GPU) through torchrun; "
-                        "train.batch_size stays the global batch")
+    p.add_argument(
+        "--gpus",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train on N processes of this machine (one per GPU) through torchrun; "
+        "train.batch_size stays the global batch",
+    )
     p.set_defaults(func=run)
 
 
@@ -34,16 +39,29 @@ def launch_torchrun(args) -> int:
     if args.gpus < 1:
         raise GankitError(f"--gpus must be at least 1 (got {args.gpus})")
     argv = ["train"] + ([args.preset] if args.preset else [])
-    for flag, value in (("--config", args.config), ("--resume", args.resume), ("--out", args.out),
-                        ("--data-root", args.data_root), ("--device", args.device)):
+    for flag, value in (
+        ("--config", args.config),
+        ("--resume", args.resume),
+        ("--out", args.out),
+        ("--data-root", args.data_root),
+        ("--device", args.device),
+    ):
         if value:
             argv += [flag, str(value)]
     for o in args.overrides:
         argv += ["--set", o]
     if args.quiet:
         argv.append("--quiet")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.gpus}",
-           "-m", "gankit", *argv]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={args.gpus}",
+        "-m",
+        "gankit",
+        *argv,
+    ]
     log.info("launching: %s", " ".join(cmd))
     return subprocess.call(cmd)
 
@@ -75,8 +93,10 @@ def _run(args) -> int:
 
     if args.resume:
         if args.preset or args.config or args.out:
-            raise GankitError("--resume RUN continues that run as configured; drop the preset/--config/--out "
-                              "(only --set train.epochs=/train.steps= and --device may change)")
+            raise GankitError(
+                "--resume RUN continues that run as configured; drop the preset/--config/--out "
+                "(only --set train.epochs=/train.steps= and --device may change)"
+            )
         run_dir = RunDir.open(args.resume)
         if distributed.launched_by_torchrun():
             _join(from_saved(read_toml(run_dir.config_path)), args)

@@ -1,7 +1,7 @@
 """Data sets, decoded once into one tensor: uint8 images (N, C, H, W) or float toy points (N, dim).
 
-    ds = load_dataset(cfg.data, data_root="../shared/data")
-    loader = DeviceLoader(ds, batch_size=64, seed=0, device="cpu")
+ds = load_dataset(cfg.data, data_root="../shared/data")
+loader = DeviceLoader(ds, batch_size=64, seed=0, device="cpu")
 """
 
 from __future__ import annotations
@@ -86,8 +86,9 @@ def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True, devi
             return (resize_images(images, cfg.resolution) if cfg.resolution else images), labels
 
         # decoded once, then read back from the disk cache (see data/cache.py)
-        images, labels = load_cached(cfg.name, cfg.split, cfg.resolution,
-                                     [folder / f for f in FILES[cfg.split]], decode)
+        images, labels = load_cached(
+            cfg.name, cfg.split, cfg.resolution, [folder / f for f in FILES[cfg.split]], decode
+        )
         return Dataset(cfg.name, images, labels, classes=CLASS_NAMES[cfg.name])
     if cfg.name == "folder":
         from .folder import decoded_bytes, list_folder, load_folder_kept
@@ -103,9 +104,14 @@ def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True, devi
         size, budget = decoded_bytes(len(paths), cfg.resolution), memory_budget(device)
         if cfg.stream == "on" or (cfg.stream == "auto" and size > budget):
             if cfg.stream == "auto":
-                log.info("streaming %d images from %s: decoded they would take %.1f GiB, over the %.1f GiB "
-                         "budget (data.stream = off decodes them into memory anyway)",
-                         len(paths), cfg.root, size / 2**30, budget / 2**30)
+                log.info(
+                    "streaming %d images from %s: decoded they would take %.1f GiB, over the %.1f GiB "
+                    "budget (data.stream = off decodes them into memory anyway)",
+                    len(paths),
+                    cfg.root,
+                    size / 2**30,
+                    budget / 2**30,
+                )
             return FolderFiles(paths, cfg.resolution, labels, classes)
         images, readable = load_folder_kept(cfg.root, cfg.resolution, paths=paths)
         return Dataset(cfg.name, images, None if labels is None else labels[readable], classes=classes)
@@ -132,9 +138,21 @@ def make_loader(dataset, cfg, seed: int, device, rank: int = 0, world: int = 1):
     # a conditional model's batches are (images, labels); an unconditional one's stay plain tensors
     labels = dataset.labels if cfg.model.conditional == "true" else None
     if isinstance(dataset, FolderFiles):
-        return StreamLoader(dataset, cfg.train.batch_size, seed, device, cfg.data.flip, rank, world,
-                            cfg.data.workers, labels)
+        return StreamLoader(
+            dataset, cfg.train.batch_size, seed, device, cfg.data.flip, rank, world, cfg.data.workers, labels
+        )
     return DeviceLoader(dataset, cfg.train.batch_size, seed, device, cfg.data.flip, rank, world, labels)
 
 
-__all__ = ["Dataset", "DeviceLoader", "holdout_split", "load_dataset", "make_loader", "memory_budget", "sample_shape", "to_unit_range", "to_uint8", "resize_images"]
+__all__ = [
+    "Dataset",
+    "DeviceLoader",
+    "holdout_split",
+    "load_dataset",
+    "make_loader",
+    "memory_budget",
+    "sample_shape",
+    "to_unit_range",
+    "to_uint8",
+    "resize_images",
+]

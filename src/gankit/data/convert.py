@@ -20,6 +20,7 @@ def resize_images(images: torch.Tensor, resolution: int) -> torch.Tensor:
     """Resize uint8 images once at load time (bilinear with antialiasing, like torchvision's Resize)."""
     if images.shape[-1] == resolution:
         return images
-    out = F.interpolate(images.float(), size=(resolution, resolution), mode="bilinear",
-                        antialias=True, align_corners=False)
+    out = F.interpolate(
+        images.float(), size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False
+    )
     return out.round_().clamp_(0, 255).to(torch.uint8)

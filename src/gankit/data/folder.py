@@ -66,13 +66,16 @@ def list_folder(root: str | os.PathLike, resolution: int) -> list[Path]:
         raise GankitError("this preset trains on a folder of images: say which with --set data.root=/path/to/images")
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise GankitError(f"image folder {root} does not exist (or is not a folder); set data.root to a folder of images")
+        raise GankitError(
+            f"image folder {root} does not exist (or is not a folder); set data.root to a folder of images"
+        )
     if resolution < 1:
         raise GankitError("an image folder needs data.resolution (e.g. 64 or 128)")
     paths = find_images(root)
     if not paths:
-        raise GankitError(f"image folder {root} holds no images (looked recursively for "
-                          f"{', '.join(sorted(EXTENSIONS))})")
+        raise GankitError(
+            f"image folder {root} holds no images (looked recursively for {', '.join(sorted(EXTENSIONS))})"
+        )
     return paths
 
 
@@ -81,14 +84,16 @@ def decoded_bytes(n_files: int, resolution: int) -> int:
     return n_files * 3 * resolution * resolution
 
 
-def load_folder(root: str | os.PathLike, resolution: int, workers: int | None = None,
-                paths: list[Path] | None = None) -> torch.Tensor:
+def load_folder(
+    root: str | os.PathLike, resolution: int, workers: int | None = None, paths: list[Path] | None = None
+) -> torch.Tensor:
     """All readable images under `root` (or just `paths` of them) as one uint8 tensor (N, 3, R, R)."""
     return load_folder_kept(root, resolution, workers, paths)[0]
 
 
-def load_folder_kept(root: str | os.PathLike, resolution: int, workers: int | None = None,
-                     paths: list[Path] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_folder_kept(
+    root: str | os.PathLike, resolution: int, workers: int | None = None, paths: list[Path] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(images as load_folder gives them, the indices into `paths` of the images kept): the kept
     indices select the labels of the readable files."""
     paths = list_folder(root, resolution) if paths is None else paths
@@ -99,8 +104,9 @@ def load_folder_kept(root: str | os.PathLike, resolution: int, workers: int | No
     images = [a for a in decoded if a is not None]
     skipped = len(paths) - len(images)
     if not images:
-        raise GankitError(f"none of the {len(paths)} image files under {root} could be read; "
-                          "they may be corrupt or not really images")
+        raise GankitError(
+            f"none of the {len(paths)} image files under {root} could be read; they may be corrupt or not really images"
+        )
     if skipped:
         log.warning("skipped %d unreadable image file(s) of %d under %s", skipped, len(paths), root)
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), kept

@@ -23,8 +23,14 @@ FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 ALL_FILES = FILES["train"] + FILES["test"]
-IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+IDX_DTYPES = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 def default_data_root() -> Path:
@@ -52,16 +58,20 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise GankitError(f"{name} is truncated (its header is incomplete); delete it and fetch the data set again")
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     count = math.prod(dims)  # Python ints: a forged header cannot overflow the count
     if len(raw) - header != count * dtype.itemsize:
-        raise GankitError(f"{name} is truncated or has trailing bytes: the header announces {dims} values of "
-                          f"{dtype.itemsize} byte(s) but {len(raw) - header} bytes follow; "
-                          "delete it and fetch the data set again")
+        raise GankitError(
+            f"{name} is truncated or has trailing bytes: the header announces {dims} values of "
+            f"{dtype.itemsize} byte(s) but {len(raw) - header} bytes follow; "
+            "delete it and fetch the data set again"
+        )
     try:
         return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
     except ValueError:  # e.g. a zero-sized shape whose other sides exceed what numpy can address
-        raise GankitError(f"{name} announces an impossible shape {dims}; delete it and fetch the data set again") from None
+        raise GankitError(
+            f"{name} announces an impossible shape {dims}; delete it and fetch the data set again"
+        ) from None
 
 
 def _try_download(name: str, folder: Path) -> bool:
@@ -94,7 +104,8 @@ def locate(name: str, root: str | os.PathLike | None, download: bool = True) -> 
             f"the {name} data set is not in {folder} and could not be downloaded.\n"
             f"  Expected these four files there: {', '.join(ALL_FILES)}\n"
             f"  Missing: {', '.join(missing)}\n"
-            f"  Put them there, or point --data-root (or $GANKIT_DATA) at a folder that has {name}/ inside.")
+            f"  Put them there, or point --data-root (or $GANKIT_DATA) at a folder that has {name}/ inside."
+        )
     return folder
 
 
@@ -105,6 +116,8 @@ def load_idx_images(name: str, root=None, split: str = "train", download: bool =
     images = read_idx(folder / img_file)
     labels = read_idx(folder / lab_file)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise GankitError(f"{folder}: {img_file} and {lab_file} do not form an image/label pair "
-                          f"(shapes {images.shape} and {labels.shape})")
+        raise GankitError(
+            f"{folder}: {img_file} and {lab_file} do not form an image/label pair "
+            f"(shapes {images.shape} and {labels.shape})"
+        )
     return torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))

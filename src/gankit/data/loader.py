@@ -19,13 +19,16 @@ class BatchPlan:
     this rank takes its slice. Shared by the in-memory and the streaming loaders, so both see the
     same batches."""
 
-    def __init__(self, n: int, batch_size: int, seed: int, device, flip: bool, is_image: bool,
-                 rank: int = 0, world: int = 1):
+    def __init__(
+        self, n: int, batch_size: int, seed: int, device, flip: bool, is_image: bool, rank: int = 0, world: int = 1
+    ):
         if batch_size > n:
             raise GankitError(f"train.batch_size = {batch_size} is larger than the data set ({n} samples)")
         if batch_size % world:
-            raise GankitError(f"train.batch_size = {batch_size} (the global batch) must be a multiple of the "
-                              f"number of processes ({world})")
+            raise GankitError(
+                f"train.batch_size = {batch_size} (the global batch) must be a multiple of the "
+                f"number of processes ({world})"
+            )
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.device = torch.device(device)
         self.is_image = is_image
@@ -46,8 +49,17 @@ class BatchPlan:
 class DeviceLoader(BatchPlan):
     """The whole data set on the training device, batches gathered there by index."""
 
-    def __init__(self, dataset, batch_size: int, seed: int, device, flip: bool = False, rank: int = 0,
-                 world: int = 1, labels: torch.Tensor | None = None):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        seed: int,
+        device,
+        flip: bool = False,
+        rank: int = 0,
+        world: int = 1,
+        labels: torch.Tensor | None = None,
+    ):
         super().__init__(len(dataset), batch_size, seed, device, flip, dataset.is_image, rank, world)
         self.data = dataset.data.to(self.device)
         self.labels = None if labels is None else labels.to(self.device)  # given: batches are (x, y)
@@ -77,6 +89,6 @@ def finish_batch(batch: torch.Tensor, loader) -> torch.Tensor:
     if loader.flip:
         # drawn for the whole global batch on every rank: the RNG streams stay equal
         mask = torch.rand(loader.batch_size, 1, 1, 1, device=loader.device) < 0.5
-        mask = mask[loader.rank * loader.local_batch:(loader.rank + 1) * loader.local_batch]
+        mask = mask[loader.rank * loader.local_batch : (loader.rank + 1) * loader.local_batch]
         batch = torch.where(mask, batch.flip(-1), batch)
     return batch

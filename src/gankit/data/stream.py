@@ -36,8 +36,9 @@ class FolderFiles(torch.utils.data.Dataset):
     is_image = True
     distribution = None
 
-    def __init__(self, paths: list[Path], resolution: int, labels: torch.Tensor | None = None,
-                 classes: list[str] | None = None):
+    def __init__(
+        self, paths: list[Path], resolution: int, labels: torch.Tensor | None = None, classes: list[str] | None = None
+    ):
         self.paths, self.resolution = list(paths), resolution
         self.labels, self.classes = labels, classes  # by class subfolder (data/labels.py), or None
         self._reported: set[int] = set()
@@ -58,8 +59,10 @@ class FolderFiles(torch.utils.data.Dataset):
             if j not in self._reported:
                 self._reported.add(j)
                 log.warning("skipping unreadable image %s (using the next file instead)", self.paths[j])
-        raise GankitError(f"{MAX_SUBSTITUTES} image files in a row from {self.paths[i]} on could not be read; "
-                          "the folder may be corrupt or not hold images")
+        raise GankitError(
+            f"{MAX_SUBSTITUTES} image files in a row from {self.paths[i]} on could not be read; "
+            "the folder may be corrupt or not hold images"
+        )
 
     def take(self, idx: torch.Tensor) -> torch.Tensor:
         """uint8 images (len(idx), 3, R, R) for the given indices."""
@@ -89,19 +92,34 @@ def default_workers() -> int:
 class StreamLoader(BatchPlan):
     """Same interface as DeviceLoader (len, local_batch, epoch(epoch, start)), fed by DataLoader workers."""
 
-    def __init__(self, dataset: FolderFiles, batch_size: int, seed: int, device, flip: bool = False,
-                 rank: int = 0, world: int = 1, workers: int = -1, labels: torch.Tensor | None = None):
+    def __init__(
+        self,
+        dataset: FolderFiles,
+        batch_size: int,
+        seed: int,
+        device,
+        flip: bool = False,
+        rank: int = 0,
+        world: int = 1,
+        workers: int = -1,
+        labels: torch.Tensor | None = None,
+    ):
         super().__init__(len(dataset), batch_size, seed, device, flip, True, rank, world)
         self.dataset = dataset
         self.labels = labels  # given: batches are (images, labels), labels picked in this process
         self.workers = default_workers() if workers < 0 else workers
         self.sampler = _EpochBatches(self)
-        self._loader = DataLoader(dataset, batch_sampler=self.sampler, num_workers=self.workers,
-                                  pin_memory=self.device.type == "cuda", persistent_workers=self.workers > 0,
-                                  prefetch_factor=4 if self.workers > 0 else None,
-                                  # its own generator: starting an epoch must not draw from the global
-                                  # RNG, whose stream (noise, flips) has to equal the in-memory path's
-                                  generator=torch.Generator().manual_seed(seed))
+        self._loader = DataLoader(
+            dataset,
+            batch_sampler=self.sampler,
+            num_workers=self.workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=self.workers > 0,
+            prefetch_factor=4 if self.workers > 0 else None,
+            # its own generator: starting an epoch must not draw from the global
+            # RNG, whose stream (noise, flips) has to equal the in-memory path's
+            generator=torch.Generator().manual_seed(seed),
+        )
 
     def epoch(self, epoch: int, start: int = 0):
         self.sampler.epoch, self.sampler.start = epoch, start

@@ -47,8 +47,9 @@ def gaussian_1d(mean: float = 4.0, std: float = 1.25) -> GaussianMixture:
 
 def ring_2d(modes: int = 8, radius: float = 2.0, std: float = 0.02) -> GaussianMixture:
     """8 Gaussians on a circle of radius 2, std 0.02 (the Unrolled-GAN testbed)."""
-    means = tuple((radius * math.cos(2 * math.pi * k / modes), radius * math.sin(2 * math.pi * k / modes))
-                  for k in range(modes))
+    means = tuple(
+        (radius * math.cos(2 * math.pi * k / modes), radius * math.sin(2 * math.pi * k / modes)) for k in range(modes)
+    )
     return GaussianMixture(means, std)
 
 

@@ -95,9 +95,13 @@ class OverfitProbe:
         (mt, vt), (mh, vh), (mg, _) = _mean_var(out_t), _mean_var(out_h), _mean_var(out_g)
         se = math.sqrt(vt / len(out_t) + vh / len(out_h))
         sep = mt - mg  # how far D puts its training images from G's samples
-        out = {"d_train": mt, "d_heldout": mh, "d_generated": mg,
-               "overfit_rv": (mt - mh) / sep if sep > 0 else 0.0,  # D does not separate G's samples: nothing to judge
-               "overfit_z": (mt - mh) / se if se > 0 else 0.0}
+        out = {
+            "d_train": mt,
+            "d_heldout": mh,
+            "d_generated": mg,
+            "overfit_rv": (mt - mh) / sep if sep > 0 else 0.0,  # D does not separate G's samples: nothing to judge
+            "overfit_z": (mt - mh) / se if se > 0 else 0.0,
+        }
         if hasattr(objective, "score") and hasattr(objective, "threshold"):  # a user's own loss may have neither
             out["r_t"] = float(torch.sign(objective.score(out_t) - objective.threshold).mean())
         return out

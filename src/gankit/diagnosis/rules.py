@@ -107,15 +107,34 @@ OSC_FLOOR = 1.0
 OVERFIT_RV = 0.2
 OVERFIT_Z = 4.0
 
-KINDS = ("divergence", "d_overpowering", "vanishing_g_gradients", "g_overpowering", "mode_collapse",
-         "partial_mode_collapse", "overfitting_d", "oscillation", "healthy")
+KINDS = (
+    "divergence",
+    "d_overpowering",
+    "vanishing_g_gradients",
+    "g_overpowering",
+    "mode_collapse",
+    "partial_mode_collapse",
+    "overfitting_d",
+    "oscillation",
+    "healthy",
+)
 # where the first rule holds the second says nothing new (most modes missing is also some modes
 # missing): the second does not start while the first holds or is open, but its streak goes on
 SUBSUMES = {"mode_collapse": "partial_mode_collapse"}
 UPDATED = ("mode_collapse", "partial_mode_collapse")  # open findings whose evidence follows the latest record
 
-FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
-                   "bag", "ankle boot")
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
+)
 
 
 @dataclass(frozen=True)
@@ -142,12 +161,23 @@ class Context:
     def from_config(cls, cfg) -> Context:
         from ..losses import KINDS
 
-        return cls(loss_kind=cfg.loss.kind, g_form=cfg.loss.g_form, real_target=cfg.loss.real_target,
-                   fake_target=cfg.loss.fake_target, d_lr=cfg.optim.d.lr, g_lr=cfg.optim.g.lr,
-                   d_steps=cfg.train.d_steps, d_arch=cfg.model.d, loss_kinds=KINDS,
-                   balance_warmup_steps=BALANCE_WARMUP_STEPS, collapse_warmup_steps=COLLAPSE_WARMUP_STEPS,
-                   data_name=cfg.data.name,
-                   r1_gamma=cfg.loss.r1_gamma, ema=cfg.train.ema, flip=cfg.data.flip)
+        return cls(
+            loss_kind=cfg.loss.kind,
+            g_form=cfg.loss.g_form,
+            real_target=cfg.loss.real_target,
+            fake_target=cfg.loss.fake_target,
+            d_lr=cfg.optim.d.lr,
+            g_lr=cfg.optim.g.lr,
+            d_steps=cfg.train.d_steps,
+            d_arch=cfg.model.d,
+            loss_kinds=KINDS,
+            balance_warmup_steps=BALANCE_WARMUP_STEPS,
+            collapse_warmup_steps=COLLAPSE_WARMUP_STEPS,
+            data_name=cfg.data.name,
+            r1_gamma=cfg.loss.r1_gamma,
+            ema=cfg.train.ema,
+            flip=cfg.data.flip,
+        )
 
     @property
     def probabilistic(self) -> bool:
@@ -200,11 +230,15 @@ def _finite(x) -> bool:
 
 # ---------------------------------------------------------------- remedies
 
+
 def remedies(kind: str, ctx: Context) -> list[str]:
     wgan = next((k for k in ctx.loss_kinds if k.startswith("wgan")), None)
-    wgan_text = "a WGAN-GP loss" + (f" (loss.kind = \"{wgan}\")" if wgan else "")
-    d_too_fast = [f"lower D's learning rate (optim.d.lr = {ctx.d_lr:g} now; G's is {ctx.g_lr:g})",
-                  f"train D less often (train.d_steps = {ctx.d_steps} now)", wgan_text]
+    wgan_text = "a WGAN-GP loss" + (f' (loss.kind = "{wgan}")' if wgan else "")
+    d_too_fast = [
+        f"lower D's learning rate (optim.d.lr = {ctx.d_lr:g} now; G's is {ctx.g_lr:g})",
+        f"train D less often (train.d_steps = {ctx.d_steps} now)",
+        wgan_text,
+    ]
     r1 = f"an R1 penalty on D (loss.r1_gamma = 0.1, as ring-2d-stable; {ctx.r1_gamma:g} now)"
     ema = f"samples from a moving average of G's weights (train.ema = 0.999; {ctx.ema:g} now)"
     if kind == "d_overpowering":
@@ -212,34 +246,52 @@ def remedies(kind: str, ctx: Context) -> list[str]:
     if kind == "vanishing_g_gradients":
         out = d_too_fast
         if ctx.g_form == "minimax":
-            out = [("train G to maximise log D(G(z)) instead of minimising log(1 - D(G(z))) "
-                   "(loss.g_form = \"non-saturating\")")] + out
+            out = [
+                (
+                    "train G to maximise log D(G(z)) instead of minimising log(1 - D(G(z))) "
+                    '(loss.g_form = "non-saturating")'
+                )
+            ] + out
         return out
     if kind == "mode_collapse":
         return d_too_fast + [r1, "watch the samples, not only the losses: G repeats a few outputs"]
     if kind == "partial_mode_collapse":
-        return [r1, ema, f"lower both learning rates (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g})",
-                wgan_text]
+        return [r1, ema, f"lower both learning rates (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g})", wgan_text]
     if kind == "overfitting_d":
         flip = "" if ctx.flip else " (data.flip = true: random horizontal flips)"
-        return [f"augment D's inputs{flip}", "more training images", r1,
-                f"a smaller D (fewer or narrower layers, dropout in D: model.dropout; model.d = {ctx.d_arch!r})"]
+        return [
+            f"augment D's inputs{flip}",
+            "more training images",
+            r1,
+            f"a smaller D (fewer or narrower layers, dropout in D: model.dropout; model.d = {ctx.d_arch!r})",
+        ]
     if kind == "g_overpowering":
-        return [f"more D capacity (a wider or deeper D: model.hidden / model.layers / model.d = {ctx.d_arch!r})",
-                f"pause G: train D more often per G step (train.d_steps = {ctx.d_steps} now)",
-                f"lower G's learning rate or raise D's (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g})",
-                "a perceptual loss", "image-quality metrics, to judge the samples D no longer judges"]
+        return [
+            f"more D capacity (a wider or deeper D: model.hidden / model.layers / model.d = {ctx.d_arch!r})",
+            f"pause G: train D more often per G step (train.d_steps = {ctx.d_steps} now)",
+            f"lower G's learning rate or raise D's (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g})",
+            "a perceptual loss",
+            "image-quality metrics, to judge the samples D no longer judges",
+        ]
     if kind == "divergence":
-        return [(f"lower the learning rates (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g}), e.g. by 10x, "
-                "and start again or resume from the last checkpoint"), wgan_text]
+        return [
+            (
+                f"lower the learning rates (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g}), e.g. by 10x, "
+                "and start again or resume from the last checkpoint"
+            ),
+            wgan_text,
+        ]
     if kind == "oscillation":
-        return ["neither side may run away from the other: lower both learning rates",
-                "less momentum: Adam beta1 = 0.5 (optim.g.beta1 / optim.d.beta1) as the DCGAN seeds use",
-                wgan_text]
+        return [
+            "neither side may run away from the other: lower both learning rates",
+            "less momentum: Adam beta1 = 0.5 (optim.g.beta1 / optim.d.beta1) as the DCGAN seeds use",
+            wgan_text,
+        ]
     return []
 
 
 # ---------------------------------------------------------------- the rules
+
 
 class _History:
     """What rules need from earlier records."""
@@ -301,9 +353,13 @@ def _d_overpowering(rec, hist, ctx):
         return None
     real, fake = _scores(rec, ctx)
     if rec["d_acc"] >= D_OVER_ACC and real - fake >= D_OVER_GAP:
-        return ({k: rec[k] for k in ("d_loss", "d_acc", "d_real", "d_fake", "g_loss") if k in rec},
-                ("D learns too fast: it tells real from generated almost always (D loss -> 0, accuracy -> 100 %), "
-                "so G's loss is high or swinging"))
+        return (
+            {k: rec[k] for k in ("d_loss", "d_acc", "d_real", "d_fake", "g_loss") if k in rec},
+            (
+                "D learns too fast: it tells real from generated almost always (D loss -> 0, accuracy -> 100 %), "
+                "so G's loss is high or swinging"
+            ),
+        )
     return None
 
 
@@ -313,13 +369,23 @@ def _g_overpowering(rec, hist, ctx):
     real, fake = _scores(rec, ctx)
     ev = {k: rec[k] for k in ("d_real", "d_fake", "d_acc", "d_loss", "g_loss") if k in rec}
     if fake - real >= G_OVER_GAP:
-        return (ev, ("G learns too fast: D rates generated samples as more real than the data, G's loss falls while "
-                    "D's climbs; D gives no useful signal, so the samples may look plausible with odd details"))
+        return (
+            ev,
+            (
+                "G learns too fast: D rates generated samples as more real than the data, G's loss falls while "
+                "D's climbs; D gives no useful signal, so the samples may look plausible with odd details"
+            ),
+        )
     on_modes = rec.get("on_modes")
     if hist.n > WARMUP and abs(fake - real) <= UNDECIDED_GAP and _finite(on_modes) and on_modes <= OFF_DATA_ON_MODES:
         ev["on_modes"] = on_modes
-        return (ev, ("G outran D: D cannot tell generated samples from the data although they lie off the data "
-                    f"(only {on_modes:.0%} near a mode), so D gives G no useful signal"))
+        return (
+            ev,
+            (
+                "G outran D: D cannot tell generated samples from the data although they lie off the data "
+                f"(only {on_modes:.0%} near a mode), so D gives G no useful signal"
+            ),
+        )
     return None
 
 
@@ -329,9 +395,15 @@ def _vanishing(rec, hist, ctx):
     _, fake = _scores(rec, ctx)
     g = rec["g_grad_norm"]
     if fake <= VANISH_FAKE and (g < VANISH_ABS or g <= VANISH_REL * hist.g_grad_peak):
-        return ({"g_grad_norm": g, "g_grad_norm_peak": hist.g_grad_peak, "d_fake": rec["d_fake"],
-                 "g_loss": rec.get("g_loss")},
-                "G's gradients vanish: D rejects every generated sample and G's loss is flat there, so G stops learning")
+        return (
+            {
+                "g_grad_norm": g,
+                "g_grad_norm_peak": hist.g_grad_peak,
+                "d_fake": rec["d_fake"],
+                "g_loss": rec.get("g_loss"),
+            },
+            "G's gradients vanish: D rejects every generated sample and G's loss is flat there, so G stops learning",
+        )
     return None
 
 
@@ -360,8 +432,11 @@ def _missing_evidence(what, missing, hist, ctx) -> tuple[dict, str]:
     for label, step in labels.items():
         groups.setdefault(step, []).append(label)
     noun = "class" if what == "classes" else "mode"
-    text = "; ".join(f"{noun}{'es' if noun == 'class' and len(g) > 1 else 's' if len(g) > 1 else ''} "
-                     f"{', '.join(g)} since step {step}" for step, g in sorted(groups.items()))
+    text = "; ".join(
+        f"{noun}{'es' if noun == 'class' and len(g) > 1 else 's' if len(g) > 1 else ''} "
+        f"{', '.join(g)} since step {step}"
+        for step, g in sorted(groups.items())
+    )
     return {f"{what}_missing": list(labels), "missing_since_step": labels}, text
 
 
@@ -373,8 +448,10 @@ def _mode_collapse(rec, hist, ctx):
     if not total:  # no modes or classes known (RGB folders, 1D): the spread alone
         if div > COLLAPSE_DIVERSITY:
             return None
-        return ({"diversity": div}, (f"mode collapse: G repeats a few outputs; its samples spread {div:.0%} as much "
-                                    "as the data's"))
+        return (
+            {"diversity": div},
+            (f"mode collapse: G repeats a few outputs; its samples spread {div:.0%} as much as the data's"),
+        )
     what = "modes" if rec.get("modes_total") else "classes"
     covered = rec.get(f"{what}_covered", 0)
     on_data = _coverage(rec, ctx) is not None
@@ -383,8 +460,11 @@ def _mode_collapse(rec, hist, ctx):
     ev = {"diversity": div, f"{what}_covered": covered, f"{what}_total": total}
     more, text = _missing_evidence(what, rec.get(f"{what}_missing"), hist, ctx)
     ev.update(more)
-    return (ev, f"mode collapse: G covers {covered} of {total} {what}; its samples spread {div:.0%} as much as "
-                "the data's" + (f" (missing: {text})" if text else ""))
+    return (
+        ev,
+        f"mode collapse: G covers {covered} of {total} {what}; its samples spread {div:.0%} as much as "
+        "the data's" + (f" (missing: {text})" if text else ""),
+    )
 
 
 def _partial_mode_collapse(rec, hist, ctx):
@@ -408,8 +488,10 @@ def _partial_mode_collapse(rec, hist, ctx):
     if covered < total:
         msg = f"partial mode collapse: G covers {covered} of {total} {what}; missing: {text or total - covered}"
     else:
-        msg = (f"partial mode collapse: all {total} classes appear, but unequally (KL from uniform {kl:.2f} nats, "
-               f"limit {CLASS_KL_LIMIT:g}): G favours a few")
+        msg = (
+            f"partial mode collapse: all {total} classes appear, but unequally (KL from uniform {kl:.2f} nats, "
+            f"limit {CLASS_KL_LIMIT:g}): G favours a few"
+        )
     return ev, msg
 
 
@@ -419,9 +501,14 @@ def _overfitting_d(rec, hist, ctx):
     rv, z = rec["overfit_rv"], rec["overfit_z"]
     if rv >= OVERFIT_RV and z >= OVERFIT_Z:
         ev = {k: rec[k] for k in ("overfit_rv", "overfit_z", "r_t", "d_train", "d_heldout", "d_generated") if k in rec}
-        return (ev, (f"D overfits its training images: it scores held-out real images {rv:.0%} of the way from the "
-                    f"training images towards G's samples ({z:.1f} standard errors), so it judges by memory, not "
-                    "by what real images look like, and G's signal degrades"))
+        return (
+            ev,
+            (
+                f"D overfits its training images: it scores held-out real images {rv:.0%} of the way from the "
+                f"training images towards G's samples ({z:.1f} standard errors), so it judges by memory, not "
+                "by what real images look like, and G's signal degrades"
+            ),
+        )
     return None
 
 
@@ -440,18 +527,30 @@ def _oscillation(rec, hist, ctx):
             ev.update(g_loss_min_in_interval=rec["g_loss_min"], g_loss_max_in_interval=rec["g_loss_max"])
         if not ctx.probabilistic:
             ev.update({k: rec[k] for k in ("d_grad_norm", "g_grad_norm") if k in rec})
-        return (ev, (f"non-convergent oscillation: {what} swings by {rng:.3g} around {med:.3g} over the last "
-                    f"{OSC_WINDOW} logs instead of settling"))
+        return (
+            ev,
+            (
+                f"non-convergent oscillation: {what} swings by {rng:.3g} around {med:.3g} over the last "
+                f"{OSC_WINDOW} logs instead of settling"
+            ),
+        )
     return None
 
 
-RULES = {"divergence": _divergence, "d_overpowering": _d_overpowering, "vanishing_g_gradients": _vanishing,
-         "g_overpowering": _g_overpowering, "mode_collapse": _mode_collapse,
-         "partial_mode_collapse": _partial_mode_collapse, "overfitting_d": _overfitting_d,
-         "oscillation": _oscillation}
+RULES = {
+    "divergence": _divergence,
+    "d_overpowering": _d_overpowering,
+    "vanishing_g_gradients": _vanishing,
+    "g_overpowering": _g_overpowering,
+    "mode_collapse": _mode_collapse,
+    "partial_mode_collapse": _partial_mode_collapse,
+    "overfitting_d": _overfitting_d,
+    "oscillation": _oscillation,
+}
 
 
 # ---------------------------------------------------------------- persistence
+
 
 @dataclass
 class _Track:
@@ -482,8 +581,10 @@ class Diagnoser:
     def _subsumed(self, kind: str, hits: dict) -> bool:
         """The milder finding waits while the severe one holds or is open (its streak goes on, so a
         run that swings between "most modes missing" and "some modes missing" is still caught)."""
-        return any(milder == kind and (hits[severe] or self.tracks[severe].open is not None)
-                   for severe, milder in SUBSUMES.items())
+        return any(
+            milder == kind and (hits[severe] or self.tracks[severe].open is not None)
+            for severe, milder in SUBSUMES.items()
+        )
 
     def _open(self, kind: str, tr: _Track, step: int) -> Finding:
         start, evidence, message = tr.streak[0][0], tr.streak[-1][1], tr.streak[-1][2]
@@ -536,8 +637,12 @@ class Diagnoser:
         events = []
         for kind, tr in self.tracks.items():  # severe before milder: RULES' order
             subsumed = any(m == kind and self.tracks[sv].open is not None for sv, m in SUBSUMES.items())
-            if tr.open is None and len(tr.streak) >= PERSIST and kind in BALANCE_KINDS + COLLAPSE_KINDS \
-                    and not subsumed:
+            if (
+                tr.open is None
+                and len(tr.streak) >= PERSIST
+                and kind in BALANCE_KINDS + COLLAPSE_KINDS
+                and not subsumed
+            ):
                 events.append(("start", self._open(kind, tr, tr.streak[-1][0])))
         return events
 
@@ -548,14 +653,29 @@ class Diagnoser:
         if self.last_step is None:
             return []
         r = self.last
-        ev = {k: r[k] for k in ("d_loss", "g_loss", "d_real", "d_fake", "d_acc", "diversity", "modes_covered",
-                                "classes_covered", "overfit_rv") if k in r}
+        ev = {
+            k: r[k]
+            for k in (
+                "d_loss",
+                "g_loss",
+                "d_real",
+                "d_fake",
+                "d_acc",
+                "diversity",
+                "modes_covered",
+                "classes_covered",
+                "overfit_rv",
+            )
+            if k in r
+        }
         message = "no imbalance found: neither side ran away from the other, losses finite, samples diverse"
         pending = [k for k, tr in self.tracks.items() if tr.streak]
         if pending:  # a rule holds in the last logs, but not yet PERSIST of them
             ev["pending"] = ", ".join(pending)
-            message += (f"; but in the last logs, not yet {PERSIST} in a row: {', '.join(pending)} "
-                        "(train longer or log more often to confirm)")
+            message += (
+                f"; but in the last logs, not yet {PERSIST} in a row: {', '.join(pending)} "
+                "(train longer or log more often to confirm)"
+            )
         elif self.hist.n < PERSIST:
             message += f"; only {self.hist.n} log(s), too few to be sure (a finding needs {PERSIST})"
         return [Finding("healthy", self.first_step, self.last_step, ev, message)]

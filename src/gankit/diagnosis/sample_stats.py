@@ -53,15 +53,20 @@ def mode_counts(samples: torch.Tensor, means: torch.Tensor, std: float) -> dict:
     x = samples.detach().float().cpu().flatten(1)
     means = means.float()
     k = means.shape[0]
-    counts, _ = mode_histogram(x.double().numpy(), SimpleNamespace(means=means.double().numpy(), std=std,
-                                                                  dim=x.shape[1]))
+    counts, _ = mode_histogram(
+        x.double().numpy(), SimpleNamespace(means=means.double().numpy(), std=std, dim=x.shape[1])
+    )
     nearest = torch.cdist(x, means).min(dim=1).values
     sep = torch.cdist(means, means).masked_fill(torch.eye(k, dtype=torch.bool), float("inf"))
     near = nearest <= float(sep.min()) / 2
-    return {"modes_covered": int((counts > 0).sum()), "modes_total": k,
-            "modes_missing": [i for i in range(k) if counts[i] == 0], "mode_samples": len(x),
-            "on_modes": float(near.float().mean()),
-            "mode_quality": float((nearest <= 3 * std).float().mean())}  # = the metric's hq, in float32
+    return {
+        "modes_covered": int((counts > 0).sum()),
+        "modes_total": k,
+        "modes_missing": [i for i in range(k) if counts[i] == 0],
+        "mode_samples": len(x),
+        "on_modes": float(near.float().mean()),
+        "mode_quality": float((nearest <= 3 * std).float().mean()),
+    }  # = the metric's hq, in float32
 
 
 class ClassHistogram:
@@ -92,8 +97,12 @@ class ClassHistogram:
         cov = class_coverage(logits.numpy())
         k = logits.shape[1]
         seen = set(logits.argmax(1).tolist())
-        return {"classes_covered": cov["classes"], "classes_total": k, "class_kl": cov["class_kl"],
-                "classes_missing": [c for c in range(k) if c not in seen]}
+        return {
+            "classes_covered": cov["classes"],
+            "classes_total": k,
+            "class_kl": cov["class_kl"],
+            "classes_missing": [c for c in range(k) if c not in seen],
+        }
 
 
 class SampleStats:

@@ -34,8 +34,11 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     so = torch.sin(omega)
     safe = so.abs() > 1e-6
     so = torch.where(safe, so, torch.ones_like(so))
-    direction = torch.where(safe, (torch.sin((1 - t) * omega) * ua.unsqueeze(1) + torch.sin(t * omega) * ub.unsqueeze(1)) / so,
-                            (1 - t) * ua.unsqueeze(1) + t * ub.unsqueeze(1))
+    direction = torch.where(
+        safe,
+        (torch.sin((1 - t) * omega) * ua.unsqueeze(1) + torch.sin(t * omega) * ub.unsqueeze(1)) / so,
+        (1 - t) * ua.unsqueeze(1) + t * ub.unsqueeze(1),
+    )
     norm = (1 - t) * na.unsqueeze(1) + t * nb.unsqueeze(1)
     return direction * norm
 
@@ -113,8 +116,18 @@ def _toy_frames(points: torch.Tensor, cfg: C.Config, title: str) -> tuple[bytes,
     return still, frames
 
 
-def write_interpolation(g, cfg: C.Config, rows: int, steps: int, seed: int, out, truncation: float | None = None,
-                        device: str = "cpu", duration_ms: int = 120, row_labels=None) -> tuple[Path, Path]:
+def write_interpolation(
+    g,
+    cfg: C.Config,
+    rows: int,
+    steps: int,
+    seed: int,
+    out,
+    truncation: float | None = None,
+    device: str = "cpu",
+    duration_ms: int = 120,
+    row_labels=None,
+) -> tuple[Path, Path]:
     """A grid (one row per pair of random endpoints, `steps` columns) at `out` (.png) and an
     animation of the same walk at out.gif. Returns both paths. A conditional G walks within one
     class per row: `row_labels` (default: row i walks class i mod k)."""

@@ -56,9 +56,11 @@ def export_pt2(g, cfg, out: Path) -> float:
             warnings.simplefilter("ignore")
             program = torch.export.export(g, inputs, dynamic_shapes=tuple({0: batch} for _ in inputs))
     except Exception as e:
-        raise GankitError(f"this generator could not be exported with torch.export ({type(e).__name__}: "
-                          f"{str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}); "
-                          "try --format torchscript") from None
+        raise GankitError(
+            f"this generator could not be exported with torch.export ({type(e).__name__}: "
+            f"{str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}); "
+            "try --format torchscript"
+        ) from None
     buf = io.BytesIO()
     torch.export.save(program, buf, extra_files={"gankit.json": json.dumps(metadata(cfg))})
     atomic_write_bytes(out, buf.getvalue())
@@ -91,8 +93,9 @@ def load_safetensors(path, device: str = "cpu", ema: bool = True):
     try:
         from safetensors import safe_open
     except ImportError:
-        raise GankitError("reading a .safetensors generator needs the package safetensors: "
-                          "pip install safetensors") from None
+        raise GankitError(
+            "reading a .safetensors generator needs the package safetensors: pip install safetensors"
+        ) from None
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -100,12 +103,13 @@ def load_safetensors(path, device: str = "cpu", ema: bool = True):
     except Exception as e:
         raise GankitError(f"{path} is not a readable safetensors file ({str(e).splitlines()[0][:200]})") from None
     if "gankit.config" not in meta:
-        raise GankitError(f"{path} holds no gankit config in its metadata: export it with gankit export "
-                          "--format safetensors")
+        raise GankitError(
+            f"{path} holds no gankit config in its metadata: export it with gankit export --format safetensors"
+        )
     cfg = C.from_saved(json.loads(meta["gankit.config"]))
     prefix = "g_ema." if ema and any(k.startswith("g_ema.") for k in tensors) else "g."
     g, _ = build_networks(cfg.model, sample_shape(cfg.data))
-    g.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    g.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
     return g.to(device).eval(), cfg
 
 
@@ -144,8 +148,9 @@ def export_onnx(g, cfg, out: Path) -> float | None:
         import onnx  # noqa: F401
         import onnxscript  # noqa: F401
     except ImportError:
-        raise GankitError("ONNX export needs the optional packages onnx and onnxscript: "
-                          "pip install 'gankit[export]'") from None
+        raise GankitError(
+            "ONNX export needs the optional packages onnx and onnxscript: pip install 'gankit[export]'"
+        ) from None
     inputs = _check_inputs(g, cfg, 3)
     names = ["z", "y"][: len(inputs)]
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
@@ -153,12 +158,21 @@ def export_onnx(g, cfg, out: Path) -> float | None:
     try:
         with contextlib.redirect_stdout(quiet), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            program = torch.onnx.export(g, inputs, dynamo=True, input_names=names, output_names=["x"],
-                                        dynamic_shapes=tuple({0: batch} for _ in inputs), verbose=False)
+            program = torch.onnx.export(
+                g,
+                inputs,
+                dynamo=True,
+                input_names=names,
+                output_names=["x"],
+                dynamic_shapes=tuple({0: batch} for _ in inputs),
+                verbose=False,
+            )
     except Exception as e:
-        raise GankitError(f"this generator could not be exported to ONNX ({type(e).__name__}: "
-                          f"{str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}); "
-                          "try --format torchscript") from None
+        raise GankitError(
+            f"this generator could not be exported to ONNX ({type(e).__name__}: "
+            f"{str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}); "
+            "try --format torchscript"
+        ) from None
     program.model.metadata_props.update({"gankit": json.dumps(metadata(cfg))})
     with contextlib.redirect_stdout(quiet):
         proto = program.model_proto
@@ -178,10 +192,15 @@ def export_onnx(g, cfg, out: Path) -> float | None:
 def metadata(cfg) -> dict:
     m = cfg.model
     k = m.num_classes if m.conditional == "true" else 0
-    return {"run": cfg.name, "latent_dim": m.latent_dim, "noise": m.noise, "num_classes": k,
-            "inputs": "z (N, latent_dim), y int64 (N,) class labels" if k else "z (N, latent_dim)",
-            "output": "images in [-1, 1], (N, C, H, W)" if not is_toy(cfg.data.name)
-            else "points (N, dim)", "config": cfg.to_dict()}
+    return {
+        "run": cfg.name,
+        "latent_dim": m.latent_dim,
+        "noise": m.noise,
+        "num_classes": k,
+        "inputs": "z (N, latent_dim), y int64 (N,) class labels" if k else "z (N, latent_dim)",
+        "output": "images in [-1, 1], (N, C, H, W)" if not is_toy(cfg.data.name) else "points (N, dim)",
+        "config": cfg.to_dict(),
+    }
 
 
 def export_generator(run_path, fmt: str, out, checkpoint: str = "last") -> float | None:
@@ -192,7 +211,9 @@ def export_generator(run_path, fmt: str, out, checkpoint: str = "last") -> float
     from .sampling import load_generator
 
     if fmt not in FORMATS:
-        raise GankitError(f"--format {fmt!r} is not known{did_you_mean(fmt, FORMATS)}; choose one of: {', '.join(FORMATS)}")
+        raise GankitError(
+            f"--format {fmt!r} is not known{did_you_mean(fmt, FORMATS)}; choose one of: {', '.join(FORMATS)}"
+        )
     g, cfg = load_generator(run_path, checkpoint, "cpu")
     out = Path(out)
     if out.parent and not out.parent.is_dir():
@@ -206,6 +227,8 @@ def export_generator(run_path, fmt: str, out, checkpoint: str = "last") -> float
     else:
         diff = export_onnx(g, cfg, out)
     if diff is not None and not diff <= TOLERANCE:
-        raise GankitError(f"the exported {fmt} model differs from the generator by {diff:.3g} (> {TOLERANCE}); "
-                          f"{out} is not reliable, try the other --format")
+        raise GankitError(
+            f"the exported {fmt} model differs from the generator by {diff:.3g} (> {TOLERANCE}); "
+            f"{out} is not reliable, try the other --format"
+        )
     return diff

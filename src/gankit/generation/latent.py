@@ -28,8 +28,10 @@ def latent_draw(cfg, n: int, seed: int, truncation: float | None = None) -> torc
     T, every entry with |z| > T is redrawn until none is left (the truncation trick)."""
     gen = torch.Generator().manual_seed(seed)
     if cfg.model.noise == "uniform" and truncation is not None:
-        raise GankitError("--truncation applies to Gaussian latents; this generator was trained on uniform "
-                          "noise (model.noise = \"uniform\"), whose values are already bounded")
+        raise GankitError(
+            "--truncation applies to Gaussian latents; this generator was trained on uniform "
+            'noise (model.noise = "uniform"), whose values are already bounded'
+        )
     z = sample_latent(cfg.model, n, gen)
     if truncation is None:
         return z
@@ -44,16 +46,19 @@ def latent_draw(cfg, n: int, seed: int, truncation: float | None = None) -> torc
 
 
 @torch.no_grad()
-def generate(g: torch.nn.Module, z: torch.Tensor, device=None, to_cpu: bool = False,
-             labels: torch.Tensor | None = None) -> torch.Tensor:
+def generate(
+    g: torch.nn.Module, z: torch.Tensor, device=None, to_cpu: bool = False, labels: torch.Tensor | None = None
+) -> torch.Tensor:
     """G(z) in chunks, each moved to `device` first (None: where z is). A conditional G
     (nets.is_conditional) draws G(z, labels); without labels every class in turn (0, 1, ..., k-1, 0, ...)."""
     from ..nets import balanced_labels, is_conditional
 
     if not is_conditional(g):
         if labels is not None:
-            raise GankitError("this generator is unconditional: it takes no class labels (the run was trained "
-                              "with model.conditional = false)")
+            raise GankitError(
+                "this generator is unconditional: it takes no class labels (the run was trained "
+                "with model.conditional = false)"
+            )
         out = torch.cat([g(chunk if device is None else chunk.to(device)) for chunk in z.split(CHUNK)])
         return out.cpu() if to_cpu else out
     labels = balanced_labels(len(z), g.num_classes) if labels is None else torch.as_tensor(labels).long()
@@ -72,5 +77,6 @@ def check_classes(labels: torch.Tensor, num_classes: int) -> None:
     """Labels asked of a conditional generator must name one of its classes."""
     if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
         bad = int(labels.max()) if int(labels.max()) >= num_classes else int(labels.min())
-        raise GankitError(f"class {bad} is out of range: this generator was trained on {num_classes} classes "
-                          f"(0..{num_classes - 1})")
+        raise GankitError(
+            f"class {bad} is out of range: this generator was trained on {num_classes} classes (0..{num_classes - 1})"
+        )

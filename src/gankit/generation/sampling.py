@@ -26,8 +26,9 @@ def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
         return load_safetensors(run_path, device) if suffix == ".safetensors" else load_exported(run_path, device)
     run = RunDir.open(run_path, need_checkpoint=False)
     if not run.checkpoint_path(checkpoint).is_file():
-        raise GankitError(f"{run.path} has no checkpoint named '{checkpoint}' (looked for "
-                          f"{run.checkpoint_path(checkpoint)})")
+        raise GankitError(
+            f"{run.path} has no checkpoint named '{checkpoint}' (looked for {run.checkpoint_path(checkpoint)})"
+        )
     state = run.load_checkpoint(checkpoint)
     cfg = C.from_saved(state["config"])
     g, _ = build_networks(cfg.model, sample_shape(cfg.data))
@@ -71,21 +72,27 @@ def parse_class(text: str, g, names: list[str]) -> list[int]:
     from ..nets import is_conditional
 
     if not is_conditional(g):
-        raise GankitError("--class needs a conditional run (trained with model.conditional = true or auto on "
-                          "labelled data); this generator is unconditional")
+        raise GankitError(
+            "--class needs a conditional run (trained with model.conditional = true or auto on "
+            "labelled data); this generator is unconditional"
+        )
     k = g.num_classes
     if text == "all":
         return list(range(k))
     if text.lstrip("-").isdigit():
         c = int(text)
         if not 0 <= c < k:
-            raise GankitError(f"--class {c} is beyond this run's classes: it was trained on {k} "
-                              f"(0..{k - 1}: {', '.join(names[:10])}{', ...' if k > 10 else ''})")
+            raise GankitError(
+                f"--class {c} is beyond this run's classes: it was trained on {k} "
+                f"(0..{k - 1}: {', '.join(names[:10])}{', ...' if k > 10 else ''})"
+            )
         return [c]
     if text in names:
         return [names.index(text)]
-    raise GankitError(f"--class {text!r} is not one of this run's classes{did_you_mean(text, names)}; give a "
-                      f"number 0..{k - 1}, a name ({', '.join(names[:10])}{', ...' if k > 10 else ''}) or all")
+    raise GankitError(
+        f"--class {text!r} is not one of this run's classes{did_you_mean(text, names)}; give a "
+        f"number 0..{k - 1}, a name ({', '.join(names[:10])}{', ...' if k > 10 else ''}) or all"
+    )
 
 
 def labelled_grid(samples: torch.Tensor, per_row: int, row_names: list[str]):

@@ -10,8 +10,8 @@ with their true distribution) and the values it returns. DIRECTION says whether 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..errors import GankitError, did_you_mean
 from .classes import class_coverage
@@ -20,7 +20,7 @@ from .frechet import fid, frechet_distance, gaussian_stats
 from .inception_score import inception_score
 from .kid import kid
 from .msssim import msssim
-from .prdc import density_coverage, precision_recall, prdc
+from .prdc import density_coverage, prdc, precision_recall
 from .swd import swd
 from .toy import jsd, ks_1d, mode_stats, moments_1d
 
@@ -42,26 +42,70 @@ REGISTRY: dict[str, Metric] = {
     "is": Metric(inception_score, "logits", "image", ("is", "is_std"), "exp E KL(p(y|x) || p(y)), 10 splits"),
     "pr": Metric(precision_recall, "features", "image", ("precision", "recall"), "k-NN precision/recall, k=3"),
     "dc": Metric(density_coverage, "features", "image", ("density", "coverage"), "density/coverage, k=5"),
-    "classes": Metric(class_coverage, "logits", "image", ("classes", "class_kl"),
-                      "classes predicted, KL of the class histogram from uniform (classifier nets only)"),
-    "cond": Metric(conditional_accuracy, "labelled_logits", "image", ("cond_acc", "cond_acc_min", "cond_classes"),
-                   "conditional accuracy: samples classified as the class asked for (conditional runs, "
-                   "classifier nets only)"),
-    "swd": Metric(swd, "images", "image", ("swd", "swd_fine", "swd_coarse"),
-                  "sliced Wasserstein distance of Laplacian-pyramid 7x7 patches (x1e3), no pretrained network"),
-    "msssim": Metric(msssim, "images", "image", ("msssim", "msssim_real", "msssim_gap"),
-                     "MS-SSIM of random generated pairs vs real pairs (diversity), no pretrained network"),
+    "classes": Metric(
+        class_coverage,
+        "logits",
+        "image",
+        ("classes", "class_kl"),
+        "classes predicted, KL of the class histogram from uniform (classifier nets only)",
+    ),
+    "cond": Metric(
+        conditional_accuracy,
+        "labelled_logits",
+        "image",
+        ("cond_acc", "cond_acc_min", "cond_classes"),
+        "conditional accuracy: samples classified as the class asked for (conditional runs, classifier nets only)",
+    ),
+    "swd": Metric(
+        swd,
+        "images",
+        "image",
+        ("swd", "swd_fine", "swd_coarse"),
+        "sliced Wasserstein distance of Laplacian-pyramid 7x7 patches (x1e3), no pretrained network",
+    ),
+    "msssim": Metric(
+        msssim,
+        "images",
+        "image",
+        ("msssim", "msssim_real", "msssim_gap"),
+        "MS-SSIM of random generated pairs vs real pairs (diversity), no pretrained network",
+    ),
     "moments": Metric(moments_1d, "toy", "1d", ("mean", "std"), "sample mean and std"),
     "ks": Metric(ks_1d, "toy", "1d", ("ks",), "Kolmogorov-Smirnov statistic against the target"),
     "jsd": Metric(jsd, "toy", "1d", ("jsd",), "Jensen-Shannon divergence (bits), 100 fixed bins"),
-    "modes": Metric(mode_stats, "toy", "2d", ("modes", "hq", "mode_kl"),
-                    "modes covered, fraction within 3 std of a mode, KL of the mode histogram from uniform"),
+    "modes": Metric(
+        mode_stats,
+        "toy",
+        "2d",
+        ("modes", "hq", "mode_kl"),
+        "modes covered, fraction within 3 std of a mode, KL of the mode histogram from uniform",
+    ),
 }
 
 # +1: higher is better, -1: lower is better; values missing here (mean, std, ...) cannot be primary
-DIRECTION = {"fid": -1, "kid": -1, "is": 1, "swd": -1, "swd_fine": -1, "swd_coarse": -1, "msssim_gap": -1, "precision": 1, "recall": 1, "density": 1, "coverage": 1,
-             "classes": 1, "class_kl": -1, "cond_acc": 1, "cond_acc_min": 1, "cond_classes": 1, "ks": -1, "jsd": -1,
-             "modes": 1, "hq": 1, "mode_kl": -1}
+DIRECTION = {
+    "fid": -1,
+    "kid": -1,
+    "is": 1,
+    "swd": -1,
+    "swd_fine": -1,
+    "swd_coarse": -1,
+    "msssim_gap": -1,
+    "precision": 1,
+    "recall": 1,
+    "density": 1,
+    "coverage": 1,
+    "classes": 1,
+    "class_kl": -1,
+    "cond_acc": 1,
+    "cond_acc_min": 1,
+    "cond_classes": 1,
+    "ks": -1,
+    "jsd": -1,
+    "modes": 1,
+    "hq": 1,
+    "mode_kl": -1,
+}
 
 DEFAULTS = {"image": ("fid", "kid", "pr", "dc", "is", "classes"), "1d": ("moments", "ks", "jsd"), "2d": ("modes",)}
 # during training: KID's 100 subset MMDs are left out of the default, they would dominate a CPU epoch
@@ -88,8 +132,9 @@ def domain_of(data_name: str, dim: int | None = None) -> str:
     return "image"
 
 
-def parse_metrics(text: str | list | tuple, domain: str, data_name: str = "", training: bool = False,
-                  conditional: bool = False) -> list[str]:
+def parse_metrics(
+    text: str | list | tuple, domain: str, data_name: str = "", training: bool = False, conditional: bool = False
+) -> list[str]:
     """'fid,kid,pr' -> ['fid', 'kid', 'pr'], checked against the registry and the data's domain;
     '' -> the domain's default set (without class coverage where no shipped classifier applies),
     with conditional accuracy for a conditional model on MNIST/Fashion-MNIST."""
@@ -106,14 +151,17 @@ def parse_metrics(text: str | list | tuple, domain: str, data_name: str = "", tr
         return names
     for name in names:
         if name not in REGISTRY:
-            raise GankitError(f"unknown metric '{name}'{did_you_mean(name, REGISTRY)}; "
-                              f"metrics: {', '.join(REGISTRY)}")
+            raise GankitError(f"unknown metric '{name}'{did_you_mean(name, REGISTRY)}; metrics: {', '.join(REGISTRY)}")
         if REGISTRY[name].domain != domain:
-            raise GankitError(f"metric '{name}' is for {REGISTRY[name].domain} data, not this {domain} data; "
-                              f"here use: {', '.join(n for n, m in REGISTRY.items() if m.domain == domain)}")
+            raise GankitError(
+                f"metric '{name}' is for {REGISTRY[name].domain} data, not this {domain} data; "
+                f"here use: {', '.join(n for n, m in REGISTRY.items() if m.domain == domain)}"
+            )
         if REGISTRY[name].takes == "labelled_logits" and not conditional and data_name:
-            raise GankitError(f"metric '{name}' scores a conditional generator against the classes it was asked "
-                              "for; this run is unconditional (model.conditional = false)")
+            raise GankitError(
+                f"metric '{name}' scores a conditional generator against the classes it was asked "
+                "for; this run is unconditional (model.conditional = false)"
+            )
     return list(dict.fromkeys(names))
 
 
@@ -124,12 +172,39 @@ def check_primary(primary: str, names: list[str], domain: str) -> str:
     if not primary:  # the domain's default when it is measured, else the first measured value
         primary = PRIMARY[domain] if PRIMARY[domain] in produced or not produced else produced[0]
     if primary not in produced:
-        raise GankitError(f"eval.primary = '{primary}' is not a value of the chosen metrics "
-                          f"({', '.join(names)}){did_you_mean(primary, produced)}; choose one of: {', '.join(produced)}")
+        raise GankitError(
+            f"eval.primary = '{primary}' is not a value of the chosen metrics "
+            f"({', '.join(names)}){did_you_mean(primary, produced)}; choose one of: {', '.join(produced)}"
+        )
     return primary
 
 
-__all__ = ["REGISTRY", "DIRECTION", "DEFAULTS", "TRAIN_DEFAULTS", "PRIMARY", "Metric", "parse_metrics", "check_primary", "domain_of",
-           "fid", "frechet_distance", "gaussian_stats", "kid", "inception_score", "precision_recall",
-           "density_coverage", "prdc", "class_coverage", "conditional_accuracy", "swd", "msssim", "NO_WEIGHTS",
-           "INCEPTION_METRICS", "moments_1d", "ks_1d", "jsd", "mode_stats"]
+__all__ = [
+    "REGISTRY",
+    "DIRECTION",
+    "DEFAULTS",
+    "TRAIN_DEFAULTS",
+    "PRIMARY",
+    "Metric",
+    "parse_metrics",
+    "check_primary",
+    "domain_of",
+    "fid",
+    "frechet_distance",
+    "gaussian_stats",
+    "kid",
+    "inception_score",
+    "precision_recall",
+    "density_coverage",
+    "prdc",
+    "class_coverage",
+    "conditional_accuracy",
+    "swd",
+    "msssim",
+    "NO_WEIGHTS",
+    "INCEPTION_METRICS",
+    "moments_1d",
+    "ks_1d",
+    "jsd",
+    "mode_stats",
+]

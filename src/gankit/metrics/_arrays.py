@@ -26,5 +26,7 @@ def as_features(x, name: str = "features", min_rows: int = 2) -> np.ndarray:
 
 def same_width(a: np.ndarray, b: np.ndarray) -> None:
     if a.shape[1] != b.shape[1]:
-        raise GankitError(f"the two feature sets have different widths ({a.shape[1]} and {b.shape[1]}); "
-                          "they must come from the same feature network")
+        raise GankitError(
+            f"the two feature sets have different widths ({a.shape[1]} and {b.shape[1]}); "
+            "they must come from the same feature network"
+        )

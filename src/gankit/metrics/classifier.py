@@ -29,8 +29,14 @@ class SmallCNN(nn.Module):
     def __init__(self, classes: int = 10):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 5, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(1, 32, 5, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
             nn.Flatten(),
         )
         self.hidden = nn.Sequential(nn.Linear(64 * 5 * 5, FEATURE_DIM), nn.ReLU())
@@ -53,8 +59,9 @@ def to_classifier_input(images: torch.Tensor) -> torch.Tensor:
     resized with bilinear interpolation and antialiasing, the one documented way gankit does it.
     uint8 images [0, 255] are accepted too."""
     if images.dim() != 4 or images.shape[1] != 1:
-        raise GankitError(f"the MNIST/Fashion-MNIST feature networks take grey images (N, 1, H, W); "
-                          f"got shape {tuple(images.shape)}")
+        raise GankitError(
+            f"the MNIST/Fashion-MNIST feature networks take grey images (N, 1, H, W); got shape {tuple(images.shape)}"
+        )
     if images.dtype == torch.uint8:
         images = images.float().div(127.5).sub(1.0)
     images = images.float()
@@ -70,16 +77,21 @@ def weights_path(name: str) -> Path:
 def load_classifier(name: str, device="cpu") -> SmallCNN:
     """The shipped classifier for data set `name`, in eval mode (weights loaded with weights_only=True)."""
     if name not in CLASSIFIER_SETS:
-        raise GankitError(f"no shipped classifier for '{name}'; there are classifiers for: {', '.join(CLASSIFIER_SETS)}")
+        raise GankitError(
+            f"no shipped classifier for '{name}'; there are classifiers for: {', '.join(CLASSIFIER_SETS)}"
+        )
     path = weights_path(name)
     if not path.is_file():
-        raise GankitError(f"the {name} classifier weights are missing ({path}); recreate them with "
-                          f"`python scripts/train_classifiers.py --data-root DATA` or reinstall gankit")
+        raise GankitError(
+            f"the {name} classifier weights are missing ({path}); recreate them with "
+            f"`python scripts/train_classifiers.py --data-root DATA` or reinstall gankit"
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise GankitError(f"{path} could not be loaded ({str(e).splitlines()[0][:200]}); retrain it with "
-                          "scripts/train_classifiers.py") from None
+        raise GankitError(
+            f"{path} could not be loaded ({str(e).splitlines()[0][:200]}); retrain it with scripts/train_classifiers.py"
+        ) from None
     net = SmallCNN()
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     return net.to(device).eval()

@@ -38,5 +38,4 @@ def conditional_accuracy(logits, labels) -> dict:
     for c in np.unique(y):
         counts = np.bincount(predicted[y == c], minlength=z.shape[1])
         covered += int(counts[c] == counts.max() and counts[c] > 0)
-    return {"cond_acc": float((predicted == y).mean()), "cond_acc_min": float(asked.min()),
-            "cond_classes": covered}
+    return {"cond_acc": float((predicted == y).mean()), "cond_acc_min": float(asked.min()), "cond_classes": covered}

@@ -70,8 +70,7 @@ class Evaluator:
         if self._net is None:
             from .features import feature_net_for
 
-            self._net = feature_net_for(self.cfg.data.name, self.shape[0], self.device,
-                                        self.cfg.data.resolution or 28)
+            self._net = feature_net_for(self.cfg.data.name, self.shape[0], self.device, self.cfg.data.resolution or 28)
         return self._net
 
     def _needs_net(self, name: str) -> bool:
@@ -80,8 +79,9 @@ class Evaluator:
     def metrics(self, text="", training: bool = False) -> list[str]:
         """The metrics `text` names, checked (and their network loaded) before any work is done;
         '' = the data's defaults, less the Inception ones when their weights cannot be had here."""
-        names = parse_metrics(text, self.domain, self.cfg.data.name, training,
-                              conditional=self.cfg.model.conditional == "true")  # + conditional accuracy
+        names = parse_metrics(
+            text, self.domain, self.cfg.data.name, training, conditional=self.cfg.model.conditional == "true"
+        )  # + conditional accuracy
         given = [s for s in text.split(",") if s.strip()] if isinstance(text, str) else list(text)
         return self.usable(names) if not given else self._require(names)
 
@@ -101,8 +101,12 @@ class Evaluator:
             kept = [n for n in names if not self._needs_net(n)]
             if not kept:
                 raise
-            log.warning("%s are off: %s\n  scoring with %s only", ", ".join(n for n in names if n not in kept),
-                        e, ", ".join(kept))
+            log.warning(
+                "%s are off: %s\n  scoring with %s only",
+                ", ".join(n for n in names if n not in kept),
+                e,
+                ", ".join(kept),
+            )
             return kept
 
     # ------------------------------------------------------------ the reference
@@ -112,8 +116,10 @@ class Evaluator:
         d, choice = self.cfg.data, self.cfg.eval.reference
         if d.name == "folder":
             if choice == "holdout" and not d.holdout:
-                raise GankitError("eval.reference = holdout on an image folder needs data.holdout > 0 "
-                                  "(e.g. 0.1), set when training so those files were kept out of it")
+                raise GankitError(
+                    "eval.reference = holdout on an image folder needs data.holdout > 0 "
+                    "(e.g. 0.1), set when training so those files were kept out of it"
+                )
             return "holdout" if (choice == "holdout" or (choice == "auto" and d.holdout)) else "train"
         if choice == "train":
             return d.split
@@ -168,8 +174,10 @@ class Evaluator:
             for name in names:
                 m = REGISTRY[name]
                 if name in ("classes", "cond") and not self.net.name.startswith("classifier-"):
-                    raise GankitError(f"{'class coverage' if name == 'classes' else 'conditional accuracy'} needs "
-                                      "one of the shipped MNIST/Fashion-MNIST classifiers")
+                    raise GankitError(
+                        f"{'class coverage' if name == 'classes' else 'conditional accuracy'} needs "
+                        "one of the shipped MNIST/Fashion-MNIST classifiers"
+                    )
                 if m.takes == "labelled_logits":  # conditional accuracy: against the requested labels
                     if labels is None:
                         raise GankitError(f"metric '{name}' needs the labels the samples were generated for")
@@ -196,14 +204,22 @@ class Evaluator:
         """What a value was computed with: network, its weights' SHA-256, reference split and size, resize."""
         d = self.cfg.data
         if self.domain != "image":
-            return {"feature_net": "true-distribution", "weights_sha256": "", "reference": self.reference_split,
-                    "reference_n": None, "resize": "none"}
+            return {
+                "feature_net": "true-distribution",
+                "weights_sha256": "",
+                "reference": self.reference_split,
+                "reference_n": None,
+                "resize": "none",
+            }
         metric = next(n for n, m in REGISTRY.items() if value.split("[")[0] in m.values)  # "swd[tag]" too
         if d.name == "folder":
             data_path = f"Resize+CenterCrop {d.resolution} (as training)"
         else:
-            data_path = f"28->{d.resolution} bilinear antialias uint8 (as training)" if d.resolution not in (0, 28) \
+            data_path = (
+                f"28->{d.resolution} bilinear antialias uint8 (as training)"
+                if d.resolution not in (0, 28)
                 else "none (28x28, as training)"
+            )
         if d.flip:
             data_path += ", half flipped"
         ref_n = len(self._images) if self._images is not None else None
@@ -211,9 +227,13 @@ class Evaluator:
             net, sha, into = f"pixels ({metric})", "", "uint8 as generated"
         else:
             net, sha, into = self.net.name, self.net.weights_sha256, self.net.resize
-        return {"feature_net": net, "weights_sha256": sha, "reference": self.reference_split,
-                "reference_n": ref_n, "resize": f"data: {data_path}; into the net: {into}"}
-
+        return {
+            "feature_net": net,
+            "weights_sha256": sha,
+            "reference": self.reference_split,
+            "reference_n": ref_n,
+            "resize": f"data: {data_path}; into the net: {into}",
+        }
 
 
 def records(values: dict, step: int, feature_net, n: int, source: str, checkpoint: str = "") -> list[dict]:
@@ -251,7 +271,9 @@ def format_table(values: dict, feature_net, n: int) -> str:
     """A plain table; `feature_net` is one name, or an Evaluator (each value then names its own)."""
     name = feature_net.provenance if hasattr(feature_net, "provenance") else lambda _k: {"feature_net": feature_net}
     rows = [("metric", "value", "feature network", "n")]
-    rows += [(k, f"{v:.6g}" if isinstance(v, float) and np.isfinite(v) else str(v), name(k)["feature_net"], str(n))
-             for k, v in values.items()]
+    rows += [
+        (k, f"{v:.6g}" if isinstance(v, float) and np.isfinite(v) else str(v), name(k)["feature_net"], str(n))
+        for k, v in values.items()
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

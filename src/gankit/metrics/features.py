@@ -91,12 +91,21 @@ def load_inception(device="cpu") -> FeatureNet:
     except ImportError:
         raise GankitError("the FID network needs torch-fidelity: pip install torch-fidelity") from None
     try:
-        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
-                                          feature_extractor_weights_path=str(path))
+        net = FeatureExtractorInceptionV3(
+            "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(path)
+        )
     except Exception as e:
-        raise GankitError(f"{path} is not a loadable Inception-v3 weight file ({str(e).splitlines()[0][:200]})") from None
-    return FeatureNet(INCEPTION_NAME, _Inception(net).to(device).eval(), _inception_prepare, torch.device(device),
-                      INCEPTION.sha256, INCEPTION_RESIZE)
+        raise GankitError(
+            f"{path} is not a loadable Inception-v3 weight file ({str(e).splitlines()[0][:200]})"
+        ) from None
+    return FeatureNet(
+        INCEPTION_NAME,
+        _Inception(net).to(device).eval(),
+        _inception_prepare,
+        torch.device(device),
+        INCEPTION.sha256,
+        INCEPTION_RESIZE,
+    )
 
 
 def file_sha256(path: Path) -> str:
@@ -108,10 +117,17 @@ def feature_net_for(data_name: str, channels: int, device="cpu", resolution: int
     from .classifier import CLASSIFIER_SETS, load_classifier, to_classifier_input, weights_path
 
     if data_name in CLASSIFIER_SETS:
-        return FeatureNet(f"classifier-{data_name}", load_classifier(data_name, device), to_classifier_input,
-                          torch.device(device), file_sha256(weights_path(data_name)),
-                          "none" if resolution in (0, 28) else f"{resolution}->28 bilinear antialias")
+        return FeatureNet(
+            f"classifier-{data_name}",
+            load_classifier(data_name, device),
+            to_classifier_input,
+            torch.device(device),
+            file_sha256(weights_path(data_name)),
+            "none" if resolution in (0, 28) else f"{resolution}->28 bilinear antialias",
+        )
     if channels == 3:
         return load_inception(device)
-    raise GankitError(f"no feature network for {channels}-channel images of data set '{data_name}'; "
-                      "image metrics cover MNIST, Fashion-MNIST (shipped classifiers) and RGB (Inception-v3, swd, msssim)")
+    raise GankitError(
+        f"no feature network for {channels}-channel images of data set '{data_name}'; "
+        "image metrics cover MNIST, Fashion-MNIST (shipped classifiers) and RGB (Inception-v3, swd, msssim)"
+    )

@@ -31,6 +31,8 @@ def kid(real, fake, subsets: int = 100, subset_size: int = 1000, seed: int = 0) 
     if size < 2:
         raise GankitError("KID needs at least 2 samples in each set")
     rng = np.random.default_rng(seed)
-    values = [mmd2_unbiased(r[rng.choice(len(r), size, replace=False)], f[rng.choice(len(f), size, replace=False)])
-              for _ in range(subsets)]
+    values = [
+        mmd2_unbiased(r[rng.choice(len(r), size, replace=False)], f[rng.choice(len(f), size, replace=False)])
+        for _ in range(subsets)
+    ]
     return {"kid": float(np.mean(values)), "kid_std": float(np.std(values))}

@@ -27,7 +27,7 @@ BETAS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 def settings(side: int) -> tuple[tuple[float, ...], int, float]:
     """(scale weights, window size, sigma) for square-ish images whose smaller side is `side`."""
     scales = 1
-    while scales < len(BETAS) and side // 2 ** scales >= 8:
+    while scales < len(BETAS) and side // 2**scales >= 8:
         scales += 1
     betas = BETAS[:scales]
     total = sum(betas)
@@ -48,9 +48,10 @@ def pair_msssim(a: torch.Tensor, b: torch.Tensor, batch: int = 256) -> torch.Ten
     if side < 16:
         raise GankitError(f"MS-SSIM needs images of at least 16x16 pixels; got {tuple(a.shape[-2:])}")
     betas, k, sigma = settings(side)
-    out = [ms_ssim(x.float(), y.float(), data_range=255.0, kernel_size=k, sigma=sigma, betas=betas,
-                   reduction="none")
-           for x, y in zip(a.split(batch), b.split(batch))]
+    out = [
+        ms_ssim(x.float(), y.float(), data_range=255.0, kernel_size=k, sigma=sigma, betas=betas, reduction="none")
+        for x, y in zip(a.split(batch), b.split(batch))
+    ]
     return torch.cat(out).double()
 
 

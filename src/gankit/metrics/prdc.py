@@ -20,7 +20,6 @@ import numpy as np
 from ..errors import GankitError
 from ._arrays import as_features, same_width
 
-
 CHUNK = 1024  # rows per distance block: bounds memory at CHUNK x N doubles
 
 
@@ -35,7 +34,7 @@ def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _blocks(a: np.ndarray, b: np.ndarray):
     """(start row, distances of rows start:start+CHUNK of a to all of b)."""
     for i in range(0, len(a), CHUNK):
-        yield i, pairwise_distances(a[i:i + CHUNK], b)
+        yield i, pairwise_distances(a[i : i + CHUNK], b)
 
 
 def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
@@ -45,7 +44,7 @@ def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
     radii = np.empty(len(x))
     for i, d in _blocks(x, x):
         d[np.arange(len(d)), np.arange(i, i + len(d))] = np.inf  # a point is not its own neighbour
-        radii[i:i + len(d)] = np.partition(d, k - 1, axis=1)[:, k - 1]
+        radii[i : i + len(d)] = np.partition(d, k - 1, axis=1)[:, k - 1]
     return radii
 
 
@@ -67,7 +66,7 @@ def density_coverage(real, fake, k: int = 5) -> dict:
     same_width(r, f)
     radii = knn_radii(r, k)
     counts = np.concatenate([(d < radii[None]).sum(axis=1) for _, d in _blocks(f, r)])  # real balls per fake
-    coverage = np.concatenate([(d.min(axis=1) < radii[i:i + len(d)]) for i, d in _blocks(r, f)]).mean()
+    coverage = np.concatenate([(d.min(axis=1) < radii[i : i + len(d)]) for i, d in _blocks(r, f)]).mean()
     return {"density": float(counts.sum() / (k * len(f))), "coverage": float(coverage)}
 
 

@@ -27,22 +27,22 @@ from ..errors import GankitError
 PATCH = 7
 MIN_SIDE = 16
 DIRECTIONS = 512
-MAX_DESCRIPTORS = 2 ** 17  # per level and set: bounds memory (n x patches x C*49 floats)
+MAX_DESCRIPTORS = 2**17  # per level and set: bounds memory (n x patches x C*49 floats)
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
 
 
 def _blur(x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
     """5x5 binomial filter, reflect-padded, as two 1D passes of shifted sums: memory-bound
     elementwise work, far faster on a CPU than a grouped 5x5 convolution."""
-    k = (_BINOMIAL * gain ** 0.5).tolist()
+    k = (_BINOMIAL * gain**0.5).tolist()
     y = F.pad(x, (2, 2, 2, 2), mode="reflect")
     h, w = x.shape[-2:]
     acc = y[..., 0:h, :] * k[0]
     for i in range(1, 5):
-        acc.add_(y[..., i:i + h, :], alpha=k[i])
+        acc.add_(y[..., i : i + h, :], alpha=k[i])
     out = acc[..., 0:w] * k[0]
     for i in range(1, 5):
-        out.add_(acc[..., i:i + w], alpha=k[i])
+        out.add_(acc[..., i : i + w], alpha=k[i])
     return out
 
 

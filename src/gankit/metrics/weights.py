@@ -44,8 +44,10 @@ INCEPTION = WeightsSpec(
     file="pt_inception-2015-12-05-6726825d.pth",
     sha256="6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2",
     size=95_628_359,
-    urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
-          "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"),
+    urls=(
+        "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
+        "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth",
+    ),
     env="GANKIT_INCEPTION_WEIGHTS",
     aliases=("weights-inception-2015-12-05-6726825d.pth",),
 )
@@ -88,16 +90,20 @@ def sha256_of(path: Path) -> str:
 
 
 def how_to_provide(spec: WeightsSpec) -> str:
-    return (f"  Download {spec.urls[0]}\n"
-            f"  ({spec.size:,} bytes, SHA-256 {spec.sha256}) on a machine with network access and put it at\n"
-            f"  {weights_dir() / spec.file}, or point ${spec.env} at the file.")
+    return (
+        f"  Download {spec.urls[0]}\n"
+        f"  ({spec.size:,} bytes, SHA-256 {spec.sha256}) on a machine with network access and put it at\n"
+        f"  {weights_dir() / spec.file}, or point ${spec.env} at the file."
+    )
 
 
 def check(spec: WeightsSpec, path: Path) -> Path:
     got = sha256_of(path)
     if got != spec.sha256:
-        raise GankitError(f"{path} is not {spec.what}: its SHA-256 is {got}, expected {spec.sha256}. "
-                          f"Delete it and fetch the file again.\n{how_to_provide(spec)}")
+        raise GankitError(
+            f"{path} is not {spec.what}: its SHA-256 is {got}, expected {spec.sha256}. "
+            f"Delete it and fetch the file again.\n{how_to_provide(spec)}"
+        )
     return path
 
 
@@ -131,10 +137,14 @@ def fetch(spec: WeightsSpec) -> Path:
     if path is not None:
         return check(spec, path)
     if os.environ.get(spec.env):
-        raise GankitError(f"${spec.env} points at {os.environ[spec.env]}, which does not exist.\n{how_to_provide(spec)}")
+        raise GankitError(
+            f"${spec.env} points at {os.environ[spec.env]}, which does not exist.\n{how_to_provide(spec)}"
+        )
     if offline():
-        raise GankitError(f"{spec.what} are not here and GANKIT_OFFLINE=1 forbids downloading them "
-                          f"(looked in: {', '.join(str(p) for p in candidates(spec))}).\n{how_to_provide(spec)}")
+        raise GankitError(
+            f"{spec.what} are not here and GANKIT_OFFLINE=1 forbids downloading them "
+            f"(looked in: {', '.join(str(p) for p in candidates(spec))}).\n{how_to_provide(spec)}"
+        )
     dest = weights_dir() / spec.file
     log.warning("downloading %s (%.0f MB) into %s", spec.what, spec.size / 1e6, dest)
     return download(spec, dest)

@@ -10,16 +10,27 @@ training.experiment.build) they are the conditional forms of nets/conditional.py
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from torch import nn
 
 from ..errors import GankitError
-from .dcgan import (DCGANDiscriminator, DCGANGenerator, TConvDiscriminator, TConvGenerator,
-                    UpsampleDiscriminator, UpsampleGenerator)
-from .conditional import (LabelJoinedDiscriminator, LabelJoinedGenerator, ProjectionDiscriminator,
-                          balanced_labels, is_conditional)
+from .conditional import (
+    LabelJoinedDiscriminator,
+    LabelJoinedGenerator,
+    ProjectionDiscriminator,
+    balanced_labels,
+    is_conditional,
+)
+from .dcgan import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    TConvDiscriminator,
+    TConvGenerator,
+    UpsampleDiscriminator,
+    UpsampleGenerator,
+)
 from .layers import Packed, add_spectral_norm, dcgan_init, kaiming_init
 from .mlp import GoodfellowDiscriminator, GoodfellowGenerator, MLPDiscriminator, MLPGenerator
 
@@ -29,7 +40,9 @@ class Architecture:
     generator: Callable  # (model_cfg, data_shape) -> nn.Module
     discriminator: Callable
     summary: str
-    conditioning: str = "cbn"  # how the conditional form takes labels: joined (one-hot inputs) | cbn (cond. BN + projection D)
+    conditioning: str = (
+        "cbn"  # how the conditional form takes labels: joined (one-hot inputs) | cbn (cond. BN + projection D)
+    )
 
 
 def _image_shape(m, shape: tuple) -> tuple[int, int]:
@@ -42,8 +55,10 @@ def _image_shape(m, shape: tuple) -> tuple[int, int]:
 
 def _check_res(name: str, got: int, want: int) -> None:
     if got != want:
-        raise GankitError(f"the {name} networks are built for {want}x{want} images but the data are {got}x{got}; "
-                          f"set data.resolution={want}")
+        raise GankitError(
+            f"the {name} networks are built for {want}x{want} images but the data are {got}x{got}; "
+            f"set data.resolution={want}"
+        )
 
 
 def _tconv_g(m, shape):
@@ -74,18 +89,22 @@ ARCHITECTURES: dict[str, Architecture] = {
     "mlp": Architecture(
         lambda m, s: MLPGenerator(m.latent_dim, s, m.hidden, m.layers, m.g_activation, len(s) == 3, m.leak),
         lambda m, s: MLPDiscriminator(s, m.hidden, m.layers, m.d_activation, m.d_group, m.dropout, m.leak),
-        "fully connected, `hidden` wide, `layers` linear maps (seed S1, toy sets)", "joined"),
+        "fully connected, `hidden` wide, `layers` linear maps (seed S1, toy sets)",
+        "joined",
+    ),
     "goodfellow": Architecture(
         lambda m, s: GoodfellowGenerator(m.latent_dim, s, m.g_activation, m.leak),
         lambda m, s: GoodfellowDiscriminator(s, m.d_activation, m.leak),
-        "seed S2: G 64-128-256-512-1024-784, D 784-1024-512-256-128-1", "joined"),
+        "seed S2: G 64-128-256-512-1024-784, D 784-1024-512-256-128-1",
+        "joined",
+    ),
     "dcgan-tconv": Architecture(_tconv_g, _tconv_d, "seed S3: transposed-conv DCGAN for 28x28"),
     "dcgan-upsample": Architecture(_upsample_g, _upsample_d, "seed S4: upsample + conv DCGAN for 32x32"),
     "dcgan": Architecture(
-        lambda m, s: DCGANGenerator(m.latent_dim, *_image_shape(m, s), m.g_activation, m.leak, m.g_width,
-                                    _classes(m)),
+        lambda m, s: DCGANGenerator(m.latent_dim, *_image_shape(m, s), m.g_activation, m.leak, m.g_width, _classes(m)),
         lambda m, s: DCGANDiscriminator(*_image_shape(m, s), m.d_activation, m.leak, m.d_norm, m.d_width),
-        "seed S5: RGB DCGAN, any power-of-two resolution >= 32"),
+        "seed S5: RGB DCGAN, any power-of-two resolution >= 32",
+    ),
 }
 
 
@@ -94,8 +113,10 @@ def build_networks(m, data_shape: tuple) -> tuple[nn.Module, nn.Module]:
     pack = getattr(m, "d_pack", 1)
     if _classes(m):
         if pack > 1:
-            raise GankitError("model.d_pack > 1 (PacGAN) packs samples of different classes into one input; "
-                              "it is not supported with model.conditional = true")
+            raise GankitError(
+                "model.d_pack > 1 (PacGAN) packs samples of different classes into one input; "
+                "it is not supported with model.conditional = true"
+            )
         g, d = _conditional_networks(m, tuple(data_shape))
     elif pack > 1:  # D built for packs: m times the features (vectors) or the channels (images)
         g = ARCHITECTURES[m.g].generator(m, tuple(data_shape))
@@ -107,8 +128,10 @@ def build_networks(m, data_shape: tuple) -> tuple[nn.Module, nn.Module]:
         g = ARCHITECTURES[m.g].generator(m, tuple(data_shape))
         d = ARCHITECTURES[m.d].discriminator(m, tuple(data_shape))
     if m.d_norm == "layer" and not m.d.startswith("dcgan"):
-        raise GankitError(f"model.d_norm = 'layer' applies to the DCGAN discriminators; model.d = '{m.d}' "
-                          "has no normalisation layers (use d_norm = 'batch' or 'none')")
+        raise GankitError(
+            f"model.d_norm = 'layer' applies to the DCGAN discriminators; model.d = '{m.d}' "
+            "has no normalisation layers (use d_norm = 'batch' or 'none')"
+        )
     if m.init == "dcgan":
         dcgan_init(g)
         dcgan_init(d)
@@ -125,8 +148,10 @@ def _classes(m) -> int:
     if m.conditional != "true":
         return 0
     if m.num_classes < 2:
-        raise GankitError("model.conditional = true needs model.num_classes (at least 2); it is set from the "
-                          "data's labels when the run is built")
+        raise GankitError(
+            "model.conditional = true needs model.num_classes (at least 2); it is set from the "
+            "data's labels when the run is built"
+        )
     return m.num_classes
 
 
@@ -141,8 +166,10 @@ def _conditional_networks(m, shape: tuple) -> tuple[nn.Module, nn.Module]:
         g = g_arch.generator(m, shape)
     if d_arch.conditioning == "joined":
         if m.d_group > 1:
-            raise GankitError("model.d_group > 1 scores groups of samples by their moments, which a label per "
-                              "sample cannot condition; use d_group = 1 for a conditional model")
+            raise GankitError(
+                "model.d_group > 1 scores groups of samples by their moments, which a label per "
+                "sample cannot condition; use d_group = 1 for a conditional model"
+            )
         d = LabelJoinedDiscriminator(d_arch.discriminator(m, (math.prod(shape) + k,)), k)
     else:
         d = ProjectionDiscriminator(d_arch.discriminator(m, shape), k)

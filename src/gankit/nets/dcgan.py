@@ -29,17 +29,29 @@ class TConvGenerator(nn.Module):
     -> ConvT(256->128, k3 s1 p1) -> ReLU -> BN -> ConvT(128->64, k4 s2 p1) [14x14] -> ReLU -> BN
     -> ConvT(64->C, k4 s2 p1) [28x28] -> Tanh.  (The seed puts ReLU before batch norm.)"""
 
-    def __init__(self, latent_dim: int = 100, channels: int = 1, act: str = "relu", leak: float = 0.2,
-                 width: float = 1.0, num_classes: int = 0):
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        channels: int = 1,
+        act: str = "relu",
+        leak: float = 0.2,
+        width: float = 1.0,
+        num_classes: int = 0,
+    ):
         super().__init__()
         a, b, c = scaled(256, width), scaled(128, width), scaled(64, width)
         k, seq = num_classes, LabelledSequential if num_classes else nn.Sequential  # k > 0: conditional BN
         self.top, self.num_classes = a, k
         self.fc = seq(nn.Linear(latent_dim, a * 7 * 7), activation(act, leak), batch_norm(a * 7 * 7, k, dims=1))
         self.conv = seq(
-            nn.ConvTranspose2d(a, b, 3, 1, 1), activation(act, leak), batch_norm(b, k),  # 128 x 7 x 7
-            nn.ConvTranspose2d(b, c, 4, 2, 1), activation(act, leak), batch_norm(c, k),  # 64 x 14 x 14
-            nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh(),  # C x 28 x 28
+            nn.ConvTranspose2d(a, b, 3, 1, 1),
+            activation(act, leak),
+            batch_norm(b, k),  # 128 x 7 x 7
+            nn.ConvTranspose2d(b, c, 4, 2, 1),
+            activation(act, leak),
+            batch_norm(c, k),  # 64 x 14 x 14
+            nn.ConvTranspose2d(c, channels, 4, 2, 1),
+            nn.Tanh(),  # C x 28 x 28
         )
 
     def forward(self, z, y=None):
@@ -54,14 +66,27 @@ class TConvDiscriminator(SequentialFeatures, nn.Module):
     Dropout is a module here, so it switches off in eval mode (the seed's F.dropout2d did not).
     `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
 
-    def __init__(self, channels: int = 1, act: str = "leaky_relu", dropout: float = 0.5, leak: float = 0.2,
-                 norm: str = "batch", width: float = 1.0):
+    def __init__(
+        self,
+        channels: int = 1,
+        act: str = "leaky_relu",
+        dropout: float = 0.5,
+        leak: float = 0.2,
+        norm: str = "batch",
+        width: float = 1.0,
+    ):
         super().__init__()
         a, b = scaled(64, width), scaled(128, width)
         self.net = nn.Sequential(
-            nn.Conv2d(channels, a, 3, 2), activation(act, leak), nn.Dropout2d(dropout),  # 64 x 13 x 13
-            nn.Conv2d(a, b, 3, 2), activation(act, leak), nn.Dropout2d(dropout),  # 128 x 6 x 6
-            norm2d(norm, b), nn.Flatten(), nn.Linear(b * 6 * 6, 1),
+            nn.Conv2d(channels, a, 3, 2),
+            activation(act, leak),
+            nn.Dropout2d(dropout),  # 64 x 13 x 13
+            nn.Conv2d(a, b, 3, 2),
+            activation(act, leak),
+            nn.Dropout2d(dropout),  # 128 x 6 x 6
+            norm2d(norm, b),
+            nn.Flatten(),
+            nn.Linear(b * 6 * 6, 1),
         )
 
     def forward(self, x):
@@ -73,8 +98,16 @@ class UpsampleGenerator(nn.Module):
     -> LeakyReLU(0.2) -> Up x2 -> Conv(128->64, k3) -> BN(eps 0.8) -> LeakyReLU(0.2) -> Conv(64->C, k3) -> Tanh,
     with s = resolution / 4 (8 for 32x32)."""
 
-    def __init__(self, latent_dim: int = 100, channels: int = 1, resolution: int = 32, act: str = "leaky_relu",
-                 leak: float = 0.2, width: float = 1.0, num_classes: int = 0):
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        channels: int = 1,
+        resolution: int = 32,
+        act: str = "leaky_relu",
+        leak: float = 0.2,
+        width: float = 1.0,
+        num_classes: int = 0,
+    ):
         super().__init__()
         k, seq = num_classes, LabelledSequential if num_classes else nn.Sequential  # k > 0: conditional BN
         self.num_classes = k
@@ -85,10 +118,15 @@ class UpsampleGenerator(nn.Module):
         self.conv = seq(
             batch_norm(a, k),
             nn.Upsample(scale_factor=2),  # 128 x 16 x 16
-            nn.Conv2d(a, a, 3, 1, 1), batch_norm(a, k, eps=0.8), activation(act, leak),
+            nn.Conv2d(a, a, 3, 1, 1),
+            batch_norm(a, k, eps=0.8),
+            activation(act, leak),
             nn.Upsample(scale_factor=2),  # 128 x 32 x 32
-            nn.Conv2d(a, b, 3, 1, 1), batch_norm(b, k, eps=0.8), activation(act, leak),
-            nn.Conv2d(b, channels, 3, 1, 1), nn.Tanh(),
+            nn.Conv2d(a, b, 3, 1, 1),
+            batch_norm(b, k, eps=0.8),
+            activation(act, leak),
+            nn.Conv2d(b, channels, 3, 1, 1),
+            nn.Tanh(),
         )
 
     def forward(self, z, y=None):
@@ -101,8 +139,16 @@ class UpsampleDiscriminator(SequentialFeatures, nn.Module):
     the first; C -> 16 -> 32 -> 64 -> 128, then flatten -> Linear(128*(r/16)^2 -> 1).
     `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
 
-    def __init__(self, channels: int = 1, resolution: int = 32, act: str = "leaky_relu", dropout: float = 0.25,
-                 leak: float = 0.2, norm: str = "batch", width: float = 1.0):
+    def __init__(
+        self,
+        channels: int = 1,
+        resolution: int = 32,
+        act: str = "leaky_relu",
+        dropout: float = 0.25,
+        leak: float = 0.2,
+        norm: str = "batch",
+        width: float = 1.0,
+    ):
         super().__init__()
         widths = [channels] + [scaled(k, width) for k in (16, 32, 64, 128)]
         blocks: list[nn.Module] = []
@@ -126,15 +172,26 @@ class DCGANGenerator(nn.Module):
     """Seed S5. (N,100,1,1) -> ConvT(k4 s1 p0) to 4x4, then ConvT(k4 s2 p1) doubling to the resolution;
     bias-free, BN + ReLU after each but the last, Tanh. 128: 100 -> 1024 -> 512 -> 256 -> 128 -> 64 -> 3."""
 
-    def __init__(self, latent_dim: int = 100, channels: int = 3, resolution: int = 128, act: str = "relu",
-                 leak: float = 0.2, width: float = 1.0, num_classes: int = 0):
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        channels: int = 3,
+        resolution: int = 128,
+        act: str = "relu",
+        leak: float = 0.2,
+        width: float = 1.0,
+        num_classes: int = 0,
+    ):
         super().__init__()
         _check_power_of_two(resolution)
         k = self.num_classes = num_classes  # k > 0: conditional BN
         n_up = int(math.log2(resolution)) - 2  # stride-2 layers after the 4x4 one
         widths = [scaled(64 * 2**i, width) for i in range(n_up)][::-1]  # e.g. [1024, 512, 256, 128, 64] at 128
-        mods: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),
-                                 batch_norm(widths[0], k), activation(act, leak)]  # 4 x 4
+        mods: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),
+            batch_norm(widths[0], k),
+            activation(act, leak),
+        ]  # 4 x 4
         for a, b in zip(widths[:-1], widths[1:]):
             mods += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), batch_norm(b, k), activation(act, leak)]
         mods += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
@@ -150,8 +207,15 @@ class DCGANDiscriminator(SequentialFeatures, nn.Module):
     BN after every conv but the first; AdaptiveAvgPool2d(1); Conv(k1) -> one logit, (N, 1).
     `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
 
-    def __init__(self, channels: int = 3, resolution: int = 128, act: str = "leaky_relu", leak: float = 0.2,
-                 norm: str = "batch", width: float = 1.0):
+    def __init__(
+        self,
+        channels: int = 3,
+        resolution: int = 128,
+        act: str = "leaky_relu",
+        leak: float = 0.2,
+        norm: str = "batch",
+        width: float = 1.0,
+    ):
         super().__init__()
         _check_power_of_two(resolution)
         n_down = int(math.log2(resolution)) - 1  # 128 -> 2 is 6 halvings ... plus one: 7 convs at 128

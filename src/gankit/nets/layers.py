@@ -88,8 +88,10 @@ class Packed(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
         if n % self.m:
-            raise GankitError(f"a batch of {n} samples does not split into packs of model.d_pack = {self.m}; "
-                              "make train.batch_size (per process) a multiple of it")
+            raise GankitError(
+                f"a batch of {n} samples does not split into packs of model.d_pack = {self.m}; "
+                "make train.batch_size (per process) a multiple of it"
+            )
         return self.inner(x.reshape(n // self.m, self.m * x.shape[1], *x.shape[2:]))
 
 

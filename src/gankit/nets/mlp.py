@@ -24,7 +24,9 @@ def _stack(sizes: list[int], act: str, dropout: float = 0.0, leak: float = 0.2) 
 class MLPGenerator(nn.Module):
     """latent -> hidden x (layers-1) -> data; S1's map1 -> f -> map2 -> f -> map3 with layers=3."""
 
-    def __init__(self, latent_dim: int, out_shape: tuple, hidden: int, layers: int, act: str, tanh: bool, leak: float = 0.2):
+    def __init__(
+        self, latent_dim: int, out_shape: tuple, hidden: int, layers: int, act: str, tanh: bool, leak: float = 0.2
+    ):
         super().__init__()
         self.out_shape = tuple(out_shape)
         out = math.prod(self.out_shape)
@@ -41,8 +43,16 @@ class MLPDiscriminator(nn.Module):
     """data -> hidden x (layers-1) -> one logit. With group > 1 it scores groups of samples by
     their moments (seed S1), returning one logit per group."""
 
-    def __init__(self, in_shape: tuple, hidden: int, layers: int, act: str, group: int = 1, dropout: float = 0.0,
-                 leak: float = 0.2):
+    def __init__(
+        self,
+        in_shape: tuple,
+        hidden: int,
+        layers: int,
+        act: str,
+        group: int = 1,
+        dropout: float = 0.0,
+        leak: float = 0.2,
+    ):
         super().__init__()
         features = math.prod(in_shape)
         pre: list[nn.Module] = [nn.Flatten()]

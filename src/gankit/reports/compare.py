@@ -51,7 +51,9 @@ def sweep_runs(path) -> list[Path] | None:
     path = Path(path)
     if not (path / SWEEP_FILE).is_file():
         return None
-    seeds = sorted((p for p in path.glob("seed-*") if p.name[5:].isdigit() and p.is_dir()), key=lambda p: int(p.name[5:]))
+    seeds = sorted(
+        (p for p in path.glob("seed-*") if p.name[5:].isdigit() and p.is_dir()), key=lambda p: int(p.name[5:])
+    )
     if not seeds:
         raise GankitError(f"the sweep {path} holds no seed runs yet; run its `gankit sweep` first")
     return seeds
@@ -106,7 +108,10 @@ def table(runs: list[RunSummary]) -> tuple[list[dict], list[str]]:
 def text_table(rows: list[dict], columns: list[str]) -> str:
     cells = [[_fmt(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()
+
+    def line(vals):
+        return "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()
+
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
@@ -122,8 +127,15 @@ def overlay_plot(runs: list[RunSummary]) -> bytes | None:
             panels.append((label, lines))
     names = sorted({m for r in runs for m in r.metrics})
     for name in names:
-        panels.append((name, [([p[0] for p in r.metrics[name]], [p[1] for p in r.metrics[name]])
-                              if name in r.metrics else [] for r in runs]))
+        panels.append(
+            (
+                name,
+                [
+                    ([p[0] for p in r.metrics[name]], [p[1] for p in r.metrics[name]]) if name in r.metrics else []
+                    for r in runs
+                ],
+            )
+        )
     if not panels:
         return None
     plt = pyplot()
@@ -133,18 +145,32 @@ def overlay_plot(runs: list[RunSummary]) -> bytes | None:
     for ax, (label, lines) in zip(axes.flat, panels):
         for i, (r, line) in enumerate(zip(runs, lines)):
             if line:
-                ax.plot(line[0], line[1], color=PALETTE[i % len(PALETTE)], lw=1.4, label=r.label,
-                        marker="o" if len(line[0]) < 15 else None, ms=3)
+                ax.plot(
+                    line[0],
+                    line[1],
+                    color=PALETTE[i % len(PALETTE)],
+                    lw=1.4,
+                    label=r.label,
+                    marker="o" if len(line[0]) < 15 else None,
+                    ms=3,
+                )
         ax.set_title(label, fontsize=11)
         ax.set_xlabel("generator step")
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], lw=2) for i in range(len(runs))]
-    fig.legend(handles, [r.label for r in runs], loc="upper center", ncol=min(len(runs), 4), bbox_to_anchor=(0.5, 1.0),
-               fontsize=9, frameon=False)
+    fig.legend(
+        handles,
+        [r.label for r in runs],
+        loc="upper center",
+        ncol=min(len(runs), 4),
+        bbox_to_anchor=(0.5, 1.0),
+        fontsize=9,
+        frameon=False,
+    )
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (2.8 * rows)))
     return figure_png(fig)
 
@@ -161,11 +187,16 @@ def write_comparison(paths, out="compare.html") -> tuple[Path, Path | None, str]
     if plot:
         png = out.with_suffix(".png")
         atomic_write_bytes(png, plot)
-    body = _table(rows, columns) + ("<div class='plots'>" + _img(plot, "losses and metrics over steps, per run")
-                                    + "</div>" if plot else "<p class='empty'>No statistics in these runs yet.</p>")
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>gankit compare</title>'
-            f"<style>{CSS}</style></head><body><header><h1>Comparing {len(runs)} runs</h1>"
-            f"<p>{html.escape(', '.join(str(r.path) for r in runs))}</p></header><main>"
-            f"<section><h2>Final values</h2>{body}</section></main></body></html>\n")
+    body = _table(rows, columns) + (
+        "<div class='plots'>" + _img(plot, "losses and metrics over steps, per run") + "</div>"
+        if plot
+        else "<p class='empty'>No statistics in these runs yet.</p>"
+    )
+    page = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>gankit compare</title>'
+        f"<style>{CSS}</style></head><body><header><h1>Comparing {len(runs)} runs</h1>"
+        f"<p>{html.escape(', '.join(str(r.path) for r in runs))}</p></header><main>"
+        f"<section><h2>Final values</h2>{body}</section></main></body></html>\n"
+    )
     atomic_write_bytes(out, page.encode("utf-8"))
     return out, png, text_table(rows, columns)

@@ -26,6 +26,7 @@ PALETTE = ("#3366cc", "#dc3912", "#109618", "#ff9900", "#990099", "#0099c6", "#d
 
 # ---------------------------------------------------------------- reading a run
 
+
 def training_stats(records: list[dict]) -> list[dict]:
     """The periodic statistics lines (not events such as diagnosis findings)."""
     return [r for r in records if "event" not in r and "step" in r and "d_loss" in r]
@@ -78,18 +79,20 @@ def _finite(v) -> bool:
 
 # ---------------------------------------------------------------- plots
 
-def _series_plot(panels: list[tuple[str, list[tuple[str, list, list]], bool]], xlabel: str = "generator step",
-                 width: float = 5.1) -> bytes:
+
+def _series_plot(
+    panels: list[tuple[str, list[tuple[str, list, list]], bool]], xlabel: str = "generator step", width: float = 5.1
+) -> bytes:
     """One stacked panel per (ylabel, [(label, xs, ys)], log_scale)."""
     plt = pyplot()
     fig, axes = plt.subplots(len(panels), 1, figsize=(width, 2.5 * len(panels)), sharex=True, squeeze=False)
     for ax, (ylabel, lines, log_scale) in zip(axes[:, 0], panels):
         for i, (label, xs, ys, *band) in enumerate(lines):
-            ax.plot(xs, ys, label=label, color=PALETTE[i % len(PALETTE)], lw=1.4,
-                    marker="o" if len(xs) < 15 else None, ms=3)
+            ax.plot(
+                xs, ys, label=label, color=PALETTE[i % len(PALETTE)], lw=1.4, marker="o" if len(xs) < 15 else None, ms=3
+            )
             if band and band[0]:  # the spread of the steps averaged into each point
-                ax.fill_between(band[0][0], band[0][1], band[0][2], color=PALETTE[i % len(PALETTE)], alpha=0.15,
-                                lw=0)
+                ax.fill_between(band[0][0], band[0][1], band[0][2], color=PALETTE[i % len(PALETTE)], alpha=0.15, lw=0)
         if log_scale and all(y > 0 for _, _, ys, *_ in lines for y in ys if _finite(y)):
             ax.set_yscale("log")
         ax.set_ylabel(ylabel)
@@ -112,15 +115,25 @@ def _small_multiples(panels: list[tuple[str, list, list]], cols: int = 2) -> byt
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.supxlabel("generator step", fontsize=10)
     fig.tight_layout()
     return figure_png(fig)
 
 
-KNOWN_STATS = {"step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm", "images_per_s",
-               "elapsed_s"}
+KNOWN_STATS = {
+    "step",
+    "epoch",
+    "d_loss",
+    "g_loss",
+    "d_real",
+    "d_fake",
+    "d_grad_norm",
+    "g_grad_norm",
+    "images_per_s",
+    "elapsed_s",
+}
 EXTRA_MAX = 12  # further statistics other parts of gankit log (accuracy, diversity, ...), at most this many
 
 
@@ -128,7 +141,7 @@ def extra_stat_keys(stats: list[dict]) -> list[str]:
     keys: list[str] = []
     for s in stats:
         for k, v in s.items():
-            if (k not in KNOWN_STATS and k not in keys and not k.endswith(("_min", "_max")) and _is_number(v)):
+            if k not in KNOWN_STATS and k not in keys and not k.endswith(("_min", "_max")) and _is_number(v):
                 keys.append(k)
     return keys[:EXTRA_MAX]
 
@@ -147,8 +160,11 @@ def training_plots(stats: list[dict]) -> dict[str, bytes]:
         for key, label in pairs:
             xs, ys = _column(stats, key)
             if xs:
-                pts = [(s["step"], s[f"{key}_min"], s[f"{key}_max"]) for s in stats
-                       if _finite(s.get(f"{key}_min")) and _finite(s.get(f"{key}_max"))]
+                pts = [
+                    (s["step"], s[f"{key}_min"], s[f"{key}_max"])
+                    for s in stats
+                    if _finite(s.get(f"{key}_min")) and _finite(s.get(f"{key}_max"))
+                ]
                 band = ([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts]) if pts else None
                 out.append((label, xs, ys, band))
         return out
@@ -180,6 +196,7 @@ def metric_plot(series: dict[str, list[tuple[float, float]]]) -> bytes | None:
 
 # ---------------------------------------------------------------- HTML pieces
 
+
 def _img(data: bytes, alt: str, cls: str = "") -> str:
     src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     return f'<img src="{src}" alt="{html.escape(alt)}"{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}>'
@@ -210,17 +227,33 @@ def _duration(seconds: float) -> str:
 
 def _table(rows: list[dict], columns: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c, '')))}</td>" for c in columns) + "</tr>"
-                   for r in rows)
-    return f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c, '')))}</td>" for c in columns) + "</tr>" for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{anchor}"><h2>{html.escape(title)}</h2>{body}</section>'
 
 
-DIAGNOSIS_FIRST = ("step", "change", "severity", "level", "rule", "kind", "name", "finding", "start_step", "end_step",
-                   "message", "evidence", "remedy", "remedies", "active")
+DIAGNOSIS_FIRST = (
+    "step",
+    "change",
+    "severity",
+    "level",
+    "rule",
+    "kind",
+    "name",
+    "finding",
+    "start_step",
+    "end_step",
+    "message",
+    "evidence",
+    "remedy",
+    "remedies",
+    "active",
+)
 
 
 def diagnosis_table(events: list[dict]) -> str:
@@ -237,22 +270,33 @@ def diagnosis_table(events: list[dict]) -> str:
 def summary_cards(stats: list[dict], cfg: dict) -> str:
     last = stats[-1] if stats else {}
     speeds = sorted(s["images_per_s"] for s in stats if _finite(s.get("images_per_s")))
-    cards = [("generator steps", _fmt(last.get("step", 0))),
-             ("epoch", _fmt(last.get("epoch", -1) + 1))]  # records count epochs from 0
+    cards = [
+        ("generator steps", _fmt(last.get("step", 0))),
+        ("epoch", _fmt(last.get("epoch", -1) + 1)),
+    ]  # records count epochs from 0
     if _finite(last.get("elapsed_s")):
         cards.append(("wall time", _duration(last["elapsed_s"])))
     if speeds:
         cards.append(("throughput (median)", f"{speeds[len(speeds) // 2]:,.0f} img/s"))
-    for key, label in (("d_loss", "final D loss"), ("g_loss", "final G loss"), ("d_real", "final D(x)"),
-                       ("d_fake", "final D(G(z))")):
+    for key, label in (
+        ("d_loss", "final D loss"),
+        ("g_loss", "final G loss"),
+        ("d_real", "final D(x)"),
+        ("d_fake", "final D(G(z))"),
+    ):
         if key in last:
             cards.append((label, _fmt(last[key])))
     device = cfg.get("device")
     if device:
         cards.append(("device (config)", str(device)))
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
-        for k, v in cards) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
+            for k, v in cards
+        )
+        + "</div>"
+    )
 
 
 CSS = """
@@ -293,6 +337,7 @@ footer { color:var(--muted); font-size:12px; text-align:center; padding:10px; }
 
 # ---------------------------------------------------------------- the page
 
+
 def build_report(run_path) -> str:
     """The report page of a run directory, as one HTML string."""
     from ..config import read_toml
@@ -318,34 +363,56 @@ def build_report(run_path) -> str:
     if grids:
         epoch, path = grids[-1]
         what = "samples over the target density" if toy else "samples from the fixed noise"
-        final = (_img(path.read_bytes(), f"final samples, epoch {epoch}", "final")
-                 + f"<figcaption>epoch {epoch}: {what}</figcaption>")
+        final = (
+            _img(path.read_bytes(), f"final samples, epoch {epoch}", "final")
+            + f"<figcaption>epoch {epoch}: {what}</figcaption>"
+        )
     else:
         final = '<p class="empty">No sample grid yet (samples/ is written at the end of every epoch).</p>'
     sections.append(_section("summary", "Summary", summary_cards(stats, cfg)))
     figs = training_plots(stats)
     # what the generator makes next to how the two networks fared: the page's first screen
     losses = _img(figs["losses"], "D and G losses; D(x) and D(G(z))") if "losses" in figs else ""
-    sections.append(_section("final", "Final samples against the target, and losses" if toy
-                             else "Final samples and losses",
-                             f'<div class="plots"><figure>{final}</figure>{losses}</div>'))
+    sections.append(
+        _section(
+            "final",
+            "Final samples against the target, and losses" if toy else "Final samples and losses",
+            f'<div class="plots"><figure>{final}</figure>{losses}</div>',
+        )
+    )
 
     if "grads" in figs or "extra" in figs:
-        body = '<div class="plots">' + (_img(figs["grads"], "gradient norms and throughput") if "grads" in figs
-                                        else "") + "</div>"
+        body = (
+            '<div class="plots">'
+            + (_img(figs["grads"], "gradient norms and throughput") if "grads" in figs else "")
+            + "</div>"
+        )
         if "extra" in figs:
-            body += "<h3>Further statistics</h3><div class='plots'>" + _img(figs["extra"], "further statistics") + "</div>"
+            body += (
+                "<h3>Further statistics</h3><div class='plots'>" + _img(figs["extra"], "further statistics") + "</div>"
+            )
     else:
         body = '<p class="empty">No training statistics yet (stats.jsonl is written every train.log_every steps).</p>'
     sections.append(_section("curves", "Gradients, throughput and further statistics", body))
 
     if series:
         # min and max rather than "best": whether lower or higher is better depends on the metric
-        last_rows = [{"metric": m, "last step": int(pts[-1][0]), "last value": pts[-1][1],
-                      "min": min(p[1] for p in pts), "max": max(p[1] for p in pts)}
-                     for m, pts in sorted(series.items())]
-        body = _table(last_rows, ["metric", "last step", "last value", "min", "max"]) + '<div class="plots">' + _img(
-            metric_plot(series), "metrics over generator steps") + "</div>"
+        last_rows = [
+            {
+                "metric": m,
+                "last step": int(pts[-1][0]),
+                "last value": pts[-1][1],
+                "min": min(p[1] for p in pts),
+                "max": max(p[1] for p in pts),
+            }
+            for m, pts in sorted(series.items())
+        ]
+        body = (
+            _table(last_rows, ["metric", "last step", "last value", "min", "max"])
+            + '<div class="plots">'
+            + _img(metric_plot(series), "metrics over generator steps")
+            + "</div>"
+        )
     else:
         body = '<p class="empty">No metrics recorded for this run (metrics.jsonl is absent or empty).</p>'
     sections.append(_section("metrics", "Metrics over time", body))
@@ -359,28 +426,45 @@ def build_report(run_path) -> str:
     if grids:
         shown = timeline_subset(grids)
         note = f"<p>{len(shown)} of {len(grids)} epochs.</p>" if len(shown) < len(grids) else ""
-        body = note + '<div class="timeline">' + "".join(
-            f"<figure>{_img(p.read_bytes(), f'samples at epoch {e}')}<figcaption>epoch {e}</figcaption></figure>"
-            for e, p in shown) + "</div>"
+        body = (
+            note
+            + '<div class="timeline">'
+            + "".join(
+                f"<figure>{_img(p.read_bytes(), f'samples at epoch {e}')}<figcaption>epoch {e}</figcaption></figure>"
+                for e, p in shown
+            )
+            + "</div>"
+        )
     else:
         body = '<p class="empty">No sample grids yet.</p>'
     sections.append(_section("timeline", "Samples over training", body))
 
     sections.append(_section("config", "Config", f"<pre>{html.escape(config_text) or 'config.toml is missing'}</pre>"))
 
-    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
-        ("summary", "Summary"), ("final", "Samples and losses"), ("curves", "Gradients"), ("metrics", "Metrics"),
-        ("diagnosis", "Diagnosis"), ("timeline", "Timeline"), ("config", "Config")))
+    nav = "".join(
+        f'<a href="#{a}">{t}</a>'
+        for a, t in (
+            ("summary", "Summary"),
+            ("final", "Samples and losses"),
+            ("curves", "Gradients"),
+            ("metrics", "Metrics"),
+            ("diagnosis", "Diagnosis"),
+            ("timeline", "Timeline"),
+            ("config", "Config"),
+        )
+    )
     desc = html.escape(cfg.get("description", ""))
     from ..version import __version__
 
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(name)} · gankit report</title><style>{CSS}</style></head><body>"
-            f"<header><h1>{html.escape(name)}</h1><p>{desc}</p><p>{html.escape(str(run.path))}</p></header>"
-            f"<nav>{nav}</nav><main>{''.join(sections)}</main>"
-            f"<footer>gankit {__version__} · regenerate with <code>gankit report {html.escape(str(run.path))}</code>"
-            f"</footer></body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(name)} · gankit report</title><style>{CSS}</style></head><body>"
+        f"<header><h1>{html.escape(name)}</h1><p>{desc}</p><p>{html.escape(str(run.path))}</p></header>"
+        f"<nav>{nav}</nav><main>{''.join(sections)}</main>"
+        f"<footer>gankit {__version__} · regenerate with <code>gankit report {html.escape(str(run.path))}</code>"
+        f"</footer></body></html>\n"
+    )
 
 
 def write_report(run_path, out=None) -> Path:

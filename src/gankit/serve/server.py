@@ -17,22 +17,22 @@ all samples for toy sets. Bound to 127.0.0.1 by default: there is no authenticat
 from __future__ import annotations
 
 import base64
-from importlib import resources
 import json
 import logging
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 
 import torch
 
 from ..data.convert import to_uint8
 from ..errors import GankitError
-from ..names import is_toy
-from ..plots import png_bytes
 from ..generation.explore import interpolation
 from ..generation.latent import generate, latent_draw
+from ..names import is_toy
+from ..plots import png_bytes
 
 log = logging.getLogger("gankit")
 
@@ -86,8 +86,13 @@ class Playground:
     # -- operations
     def info(self) -> dict:
         m = self.cfg.model
-        return {"name": self.cfg.name, "description": self.cfg.description, "latent_dim": m.latent_dim,
-                "noise": m.noise, "image": not is_toy(self.cfg.data.name)}
+        return {
+            "name": self.cfg.name,
+            "description": self.cfg.description,
+            "latent_dim": m.latent_dim,
+            "noise": m.noise,
+            "image": not is_toy(self.cfg.data.name),
+        }
 
     def random(self, body: dict) -> dict:
         n = self._int(body, "n", 16, 1, MAX_SAMPLES)
@@ -196,8 +201,9 @@ def make_handler(play: Playground):
     return Handler
 
 
-def make_server(run_path, host: str = "127.0.0.1", port: int = 8000, checkpoint: str = "last",
-                device: str = "cpu") -> ThreadingHTTPServer:
+def make_server(
+    run_path, host: str = "127.0.0.1", port: int = 8000, checkpoint: str = "last", device: str = "cpu"
+) -> ThreadingHTTPServer:
     """The server, bound and ready (port 0 = any free port); call serve_forever() on it."""
     from ..generation.sampling import load_generator
 

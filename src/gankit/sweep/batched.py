@@ -157,10 +157,12 @@ class BatchedSeeds:
         from ..diagnosis.sample_stats import SampleStats
 
         self.sample_stats = [SampleStats(d, c.seed) for d, c in zip(self.datasets, self.cfgs)]
-        self.diagnostic_noise = torch.stack([self.noise(st.n, torch.Generator().manual_seed(c.seed + 2))
-                                             for st, c in zip(self.sample_stats, self.cfgs)])
-        self.fixed_noise = [self.noise(c.train.sample_grid, torch.Generator().manual_seed(c.seed + 1))
-                            for c in self.cfgs]
+        self.diagnostic_noise = torch.stack(
+            [self.noise(st.n, torch.Generator().manual_seed(c.seed + 2)) for st, c in zip(self.sample_stats, self.cfgs)]
+        )
+        self.fixed_noise = [
+            self.noise(c.train.sample_grid, torch.Generator().manual_seed(c.seed + 1)) for c in self.cfgs
+        ]
         self._reset_stats()
 
     # ------------------------------------------------------------------ the vectorised networks
@@ -185,7 +187,11 @@ class BatchedSeeds:
         for kind, arg in plan:
             if kind == "linear":
                 w, b = params[arg + "weight"], params.get(arg + "bias")
-                x = torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2)) if b is not None else torch.bmm(x, w.transpose(1, 2))
+                x = (
+                    torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+                    if b is not None
+                    else torch.bmm(x, w.transpose(1, 2))
+                )
             elif kind == "pack":
                 s, n = x.shape[:2]
                 if n % arg:
@@ -199,8 +205,11 @@ class BatchedSeeds:
 
     def noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
         shape = (n, self.cfg.model.latent_dim)
-        z = torch.rand(shape, generator=generator) if self.cfg.model.noise == "uniform" else \
-            torch.randn(shape, generator=generator)
+        z = (
+            torch.rand(shape, generator=generator)
+            if self.cfg.model.noise == "uniform"
+            else torch.randn(shape, generator=generator)
+        )
         return z.to(self.device)
 
     @property
@@ -385,8 +394,12 @@ class BatchedSeeds:
         for p_own, p in zip(net.parameters(), opt.param_groups[0]["params"]):
             st = opt.state.get(p)
             if st:
-                own.state[p_own] = {k: (v[i].clone() if torch.is_tensor(v) and v.dim() > 0 else
-                                        (v.clone() if torch.is_tensor(v) else v)) for k, v in st.items()}
+                own.state[p_own] = {
+                    k: (
+                        v[i].clone() if torch.is_tensor(v) and v.dim() > 0 else (v.clone() if torch.is_tensor(v) else v)
+                    )
+                    for k, v in st.items()
+                }
         for k, v in opt.param_groups[0].items():
             if k != "params":
                 own.param_groups[0][k] = v
@@ -408,8 +421,13 @@ class BatchedSeeds:
             d_opt = replace(d_opt, lr=c.optim.d_lr_ratio * c.optim.g.lr)
         state = {
             "config": c.to_dict(),
-            "position": {"step": self.step, "epoch": epoch, "batch": batch,
-                         "finished": self.step >= self.total_steps, "rollbacks": 0},
+            "position": {
+                "step": self.step,
+                "epoch": epoch,
+                "batch": batch,
+                "finished": self.step >= self.total_steps,
+                "rollbacks": 0,
+            },
             "g": g.state_dict(),
             "d": d.state_dict(),
             "opt_g": self._optimizer_state(self.opt_g, g, c.optim.g, i),
@@ -445,8 +463,12 @@ class BatchedSeeds:
             if seed in self.diverged:
                 continue
             epoch = math.ceil(self.step / self.batches)
-            save_toy_plot(samples[i], self.datasets[i].distribution, run.samples_dir / f"epoch-{epoch:04d}.png",
-                          f"{self.cfg.name}, epoch {epoch}")
+            save_toy_plot(
+                samples[i],
+                self.datasets[i].distribution,
+                run.samples_dir / f"epoch-{epoch:04d}.png",
+                f"{self.cfg.name}, epoch {epoch}",
+            )
             run.save_checkpoint(self.state_dict(i))
             finished.append(seed)
             save_loss_plot(run.read_stats(), run.path / "losses.png")

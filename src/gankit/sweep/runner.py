@@ -85,16 +85,23 @@ class SweepDir:
         if sweep.spec_path.is_file():
             before = sweep.spec()
             if not before.same_as(spec):
-                raise GankitError(f"{sweep.path} holds another sweep ({before.describe()}), not {spec.describe()}; "
-                                  "continue that one with its own settings, or choose a new --out")
+                raise GankitError(
+                    f"{sweep.path} holds another sweep ({before.describe()}), not {spec.describe()}; "
+                    "continue that one with its own settings, or choose a new --out"
+                )
         elif sweep.path.exists() and (not sweep.path.is_dir() or any(sweep.path.iterdir())):
             raise GankitError(f"--out {sweep.path} exists and is not a sweep folder; choose a new --out")
         try:
             sweep.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise GankitError(f"could not create the sweep folder {sweep.path}: {e.strerror or e}") from None
-        record = {"preset": spec.preset, "config": spec.config, "overrides": list(spec.overrides),
-                  "seeds": seeds, "updated": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        record = {
+            "preset": spec.preset,
+            "config": spec.config,
+            "overrides": list(spec.overrides),
+            "seeds": seeds,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
         atomic_write_bytes(sweep.spec_path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
         return sweep
 
@@ -122,8 +129,16 @@ class Outcome:
     failed: dict[int, str] = field(default_factory=dict)
 
 
-def run_sweep(sweep: SweepDir, spec: SweepSpec, cfg, seeds: list[int], train: Callable[[list[str]], int],
-              batch: bool = True, data_root=None, quiet: bool = True) -> Outcome:
+def run_sweep(
+    sweep: SweepDir,
+    spec: SweepSpec,
+    cfg,
+    seeds: list[int],
+    train: Callable[[list[str]], int],
+    batch: bool = True,
+    data_root=None,
+    quiet: bool = True,
+) -> Outcome:
     """Train every seed not yet finished; returns what was done to which seed."""
     out = Outcome()
     extra = (["--data-root", str(data_root)] if data_root else []) + (["--quiet"] if quiet else [])
@@ -164,8 +179,10 @@ def _train_batched(sweep: SweepDir, cfg, seeds: list[int], data_root, out: Outco
     if reason:
         log.info("seeds one after another: %s", reason)
         return seeds
-    log.info("seeds %s: trained at once as one vectorised model (--no-batch trains them one by one)",
-             ", ".join(map(str, seeds)))
+    log.info(
+        "seeds %s: trained at once as one vectorised model (--no-batch trains them one by one)",
+        ", ".join(map(str, seeds)),
+    )
     started = time.perf_counter()
     group = BatchedSeeds(cfg, seeds, data_root)
     runs = {s: RunDir.create(cfg.name, sweep.seed_path(s)) for s in seeds}
@@ -175,6 +192,5 @@ def _train_batched(sweep: SweepDir, cfg, seeds: list[int], data_root, out: Outco
     out.trained += finished
     for seed, why in group.diverged.items():
         out.failed[seed] = why
-    log.info("batched group: %d seeds, %d steps each, in %.1f s", len(seeds), group.step,
-             time.perf_counter() - started)
+    log.info("batched group: %d seeds, %d steps each, in %.1f s", len(seeds), group.step, time.perf_counter() - started)
     return []

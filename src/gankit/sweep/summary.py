@@ -42,8 +42,14 @@ def final_values(run_path: Path) -> tuple[dict, dict, int]:
             metrics[r["metric"]] = float(r["value"])
     stats = training_stats(RunDir(run_path).read_stats())
     last = stats[-1] if stats else {}
-    values = {k: float(v) for k, v in last.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-              and k not in NOT_RESULTS and not k.endswith(("_min", "_max"))}
+    values = {
+        k: float(v)
+        for k, v in last.items()
+        if isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and k not in NOT_RESULTS
+        and not k.endswith(("_min", "_max"))
+    }
     return metrics, values, int(last.get("step", 0))
 
 
@@ -89,20 +95,35 @@ class Summary:
 
     def to_dict(self) -> dict:
         spec = self.sweep.read()
-        return {"sweep": str(self.sweep.path), "preset": spec.get("preset"), "config": spec.get("config"),
-                "overrides": spec.get("overrides", []), "seeds": self.seeds, "finished": self.finished,
-                "failed": {str(k): v for k, v in self.failed.items()},
-                "std": "sample standard deviation (n - 1)", "metrics": self.metric_names,
-                "per_seed": self.rows, "summary": self.stats}
+        return {
+            "sweep": str(self.sweep.path),
+            "preset": spec.get("preset"),
+            "config": spec.get("config"),
+            "overrides": spec.get("overrides", []),
+            "seeds": self.seeds,
+            "finished": self.finished,
+            "failed": {str(k): v for k, v in self.failed.items()},
+            "std": "sample standard deviation (n - 1)",
+            "metrics": self.metric_names,
+            "per_seed": self.rows,
+            "summary": self.stats,
+        }
 
     # ------------------------------------------------------------------ text
     def aggregate_rows(self) -> list[dict]:
         out = []
         for name in self.metric_names + self.stat_names:
             s = self.stats[name]
-            out.append({"value": name, "kind": "metric" if name in self.metric_names else "final stat",
-                        "mean ± std": f"{_fmt(s['mean'])} ± {_fmt(s['std'])}", "min": s["min"], "max": s["max"],
-                        "n": s["n"]})
+            out.append(
+                {
+                    "value": name,
+                    "kind": "metric" if name in self.metric_names else "final stat",
+                    "mean ± std": f"{_fmt(s['mean'])} ± {_fmt(s['std'])}",
+                    "min": s["min"],
+                    "max": s["max"],
+                    "n": s["n"],
+                }
+            )
         return out
 
     def seed_columns(self) -> list[str]:
@@ -112,10 +133,17 @@ class Summary:
         from ..reports.compare import text_table
 
         spec = self.sweep.spec()
-        head = (f"sweep {self.sweep.path}: {spec.describe()}, {len(self.finished)} of {len(self.seeds)} seeds "
-                "finished (std: sample standard deviation)")
-        parts = [head, "", text_table(self.aggregate_rows(), ["value", "kind", "mean ± std", "min", "max", "n"]),
-                 "", text_table(self.rows, self.seed_columns())]
+        head = (
+            f"sweep {self.sweep.path}: {spec.describe()}, {len(self.finished)} of {len(self.seeds)} seeds "
+            "finished (std: sample standard deviation)"
+        )
+        parts = [
+            head,
+            "",
+            text_table(self.aggregate_rows(), ["value", "kind", "mean ± std", "min", "max", "n"]),
+            "",
+            text_table(self.rows, self.seed_columns()),
+        ]
         if self.failed:
             parts += ["", "not in the statistics: " + "; ".join(f"seed {k}: {v}" for k, v in self.failed.items())]
         return "\n".join(parts)
@@ -129,10 +157,15 @@ class Summary:
             grids = sample_grids(RunDir(path)) if path.is_dir() else []
             row = next(r for r in self.rows if r["seed"] == seed)
             caption = ", ".join(f"{k} {_fmt(row[k])}" for k in self.metric_names if k in row) or row["status"]
-            image = _img(grids[-1][1].read_bytes(), f"seed {seed}, last samples") if grids else \
-                "<p class='empty'>no samples</p>"
-            cards.append(f"<figure class='seed'>{image}<figcaption><b>seed {seed}</b> "
-                         f"({html.escape(row['status'])}): {html.escape(caption)}</figcaption></figure>")
+            image = (
+                _img(grids[-1][1].read_bytes(), f"seed {seed}, last samples")
+                if grids
+                else "<p class='empty'>no samples</p>"
+            )
+            cards.append(
+                f"<figure class='seed'>{image}<figcaption><b>seed {seed}</b> "
+                f"({html.escape(row['status'])}): {html.escape(caption)}</figcaption></figure>"
+            )
         curves = ""
         runs = [self.sweep.seed_path(s) for s in self.seeds if self.sweep.status(s) != "new"]
         if runs:
@@ -140,22 +173,33 @@ class Summary:
 
             plot = overlay_plot(load_runs(runs))
             curves = _img(plot, "curves of every seed") if plot else ""
-        failed = ("<p>Not in the statistics: " + html.escape("; ".join(f"seed {k}: {v}" for k, v in self.failed.items()))
-                  + "</p>") if self.failed else ""
-        style = CSS + (".seeds{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:12px}"
-                       ".seed{margin:0}.seed img{width:100%;border:1px solid var(--line)}"
-                       ".seed figcaption{font-size:13px;color:var(--muted)}")
-        return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>gankit sweep '
-                f"{html.escape(spec.describe())}</title><style>{style}</style></head><body><header>"
-                f"<h1>Sweep: {html.escape(spec.describe())}</h1><p>{len(self.finished)} of {len(self.seeds)} seeds "
-                f"finished, in {html.escape(str(self.sweep.path))}. Mean ± sample standard deviation over the "
-                f"finished seeds.</p></header><main>"
-                f"<section><h2>Summary</h2>{_table(self.aggregate_rows(), ['value', 'kind', 'mean ± std', 'min', 'max', 'n'])}"
-                f"{failed}</section>"
-                f"<section><h2>Per seed</h2>{_table(self.rows, self.seed_columns())}</section>"
-                f"<section><h2>Seeds side by side: last samples</h2><div class='seeds'>{''.join(cards)}</div></section>"
-                + (f"<section><h2>Curves</h2><div class='plots'>{curves}</div></section>" if curves else "")
-                + "</main></body></html>\n")
+        failed = (
+            (
+                "<p>Not in the statistics: "
+                + html.escape("; ".join(f"seed {k}: {v}" for k, v in self.failed.items()))
+                + "</p>"
+            )
+            if self.failed
+            else ""
+        )
+        style = CSS + (
+            ".seeds{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:12px}"
+            ".seed{margin:0}.seed img{width:100%;border:1px solid var(--line)}"
+            ".seed figcaption{font-size:13px;color:var(--muted)}"
+        )
+        return (
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>gankit sweep '
+            f"{html.escape(spec.describe())}</title><style>{style}</style></head><body><header>"
+            f"<h1>Sweep: {html.escape(spec.describe())}</h1><p>{len(self.finished)} of {len(self.seeds)} seeds "
+            f"finished, in {html.escape(str(self.sweep.path))}. Mean ± sample standard deviation over the "
+            f"finished seeds.</p></header><main>"
+            f"<section><h2>Summary</h2>{_table(self.aggregate_rows(), ['value', 'kind', 'mean ± std', 'min', 'max', 'n'])}"
+            f"{failed}</section>"
+            f"<section><h2>Per seed</h2>{_table(self.rows, self.seed_columns())}</section>"
+            f"<section><h2>Seeds side by side: last samples</h2><div class='seeds'>{''.join(cards)}</div></section>"
+            + (f"<section><h2>Curves</h2><div class='plots'>{curves}</div></section>" if curves else "")
+            + "</main></body></html>\n"
+        )
 
     def write(self) -> tuple[Path, Path]:
         js, page = self.sweep.path / "summary.json", self.sweep.path / "summary.html"

@@ -72,8 +72,15 @@ def as_dataset(data, name: str = "tensor") -> Dataset:
     return Dataset(name, data.cpu() if data.dtype == torch.uint8 else data.float().cpu())
 
 
-def build(cfg, data_root=None, *, G: torch.nn.Module | None = None, D: torch.nn.Module | None = None,
-          loss: Objective | None = None, data=None) -> Experiment:
+def build(
+    cfg,
+    data_root=None,
+    *,
+    G: torch.nn.Module | None = None,
+    D: torch.nn.Module | None = None,
+    loss: Objective | None = None,
+    data=None,
+) -> Experiment:
     """Assemble a run. G, D, loss (an Objective, or any object with its methods) and data (a tensor
     or a Dataset) replace what the config would build; the config still sets everything else."""
     dist = distributed.current()
@@ -101,11 +108,26 @@ def build(cfg, data_root=None, *, G: torch.nn.Module | None = None, D: torch.nn.
     loader = make_loader(dataset, cfg, cfg.seed, device, dist.rank, dist.world)
     G, D = _convert_sync_bn(cfg, device, G, D)
     if getattr(objective, "feature_matching", 0) > 0 and not callable(getattr(D, "features", None)):
-        raise GankitError(f"loss.feature_matching needs a D with a features(x) method (its last hidden "
-                          f"features); {type(D).__name__} has none")
-    exp = Experiment(cfg, device, speed, dataset, G, D, opt_g, opt_d, g_ema, objective, loader,
-                     distributed.wrap(G, device), distributed.wrap(D, device),
-                     Augment.from_config(cfg.augment, device))
+        raise GankitError(
+            f"loss.feature_matching needs a D with a features(x) method (its last hidden "
+            f"features); {type(D).__name__} has none"
+        )
+    exp = Experiment(
+        cfg,
+        device,
+        speed,
+        dataset,
+        G,
+        D,
+        opt_g,
+        opt_d,
+        g_ema,
+        objective,
+        loader,
+        distributed.wrap(G, device),
+        distributed.wrap(D, device),
+        Augment.from_config(cfg.augment, device),
+    )
     _check_fits(cfg, loader)
     return exp
 
@@ -129,12 +151,16 @@ def _convert_sync_bn(cfg, device, G, D):
     if not distributed.current().enabled:
         return G, D
     if t.on_nan == "rollback":
-        raise GankitError("train.on_nan = rollback is not supported with several processes yet; "
-                          "use train.on_nan = stop and resume from the last checkpoint")
+        raise GankitError(
+            "train.on_nan = rollback is not supported with several processes yet; "
+            "use train.on_nan = stop and resume from the last checkpoint"
+        )
     if t.sync_bn:
         if device.type != "cuda":
-            raise GankitError("train.sync_bn needs CUDA (PyTorch's SyncBatchNorm does not run on the CPU); "
-                              "drop --set train.sync_bn=true or train on GPUs")
+            raise GankitError(
+                "train.sync_bn needs CUDA (PyTorch's SyncBatchNorm does not run on the CPU); "
+                "drop --set train.sync_bn=true or train on GPUs"
+            )
         convert = torch.nn.SyncBatchNorm.convert_sync_batchnorm  # keeps the same Parameter objects
         G, D = convert(G), convert(D)
     return G, D
@@ -143,10 +169,14 @@ def _convert_sync_bn(cfg, device, G, D):
 def _check_fits(cfg, loader) -> None:
     group = cfg.model.d_group
     if group > 1 and loader.local_batch % group:
-        raise GankitError(f"train.batch_size ({cfg.train.batch_size}, {loader.local_batch} per process) "
-                          f"must be a multiple of model.d_group ({group})")
+        raise GankitError(
+            f"train.batch_size ({cfg.train.batch_size}, {loader.local_batch} per process) "
+            f"must be a multiple of model.d_group ({group})"
+        )
     if len(loader) < cfg.train.d_steps:
         raise GankitError(f"an epoch has {len(loader)} batches, fewer than train.d_steps = {cfg.train.d_steps}")
     if len(loader) < cfg.train.d_steps_start:
-        raise GankitError(f"an epoch has {len(loader)} batches, fewer than train.d_steps_start = "
-                          f"{cfg.train.d_steps_start}; lower it or use a larger data set")
+        raise GankitError(
+            f"an epoch has {len(loader)} batches, fewer than train.d_steps_start = "
+            f"{cfg.train.d_steps_start}; lower it or use a larger data set"
+        )

@@ -21,8 +21,11 @@ def stop_on_signals(request: StopRequest):
     def on_signal(signum, frame):
         request.requested = True
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        print(f"\n{signal.Signals(signum).name}: finishing this step and writing a checkpoint "
-              "(press Ctrl-C again to stop at once)", file=sys.stderr)
+        print(
+            f"\n{signal.Signals(signum).name}: finishing this step and writing a checkpoint "
+            "(press Ctrl-C again to stop at once)",
+            file=sys.stderr,
+        )
 
     try:
         for sig in (signal.SIGINT, signal.SIGTERM):

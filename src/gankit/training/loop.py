@@ -26,9 +26,9 @@ from ..plots import save_grid, save_toy_plot
 from ..run import RunDir
 from .callbacks import Callback
 from .experiment import Experiment
+from .interrupts import StopRequest, stop_on_signals
 from .optim import grad_norm, learning_rates
 from .progress import progress_bar
-from .interrupts import StopRequest, stop_on_signals
 from .reliability import Diverged, Rollback, check_weights, config_differences
 from .rng import preserved_rng, rng_state, set_rng_state
 from .running_stats import RunningStats
@@ -49,8 +49,9 @@ class Position:
 
 
 class Trainer:
-    def __init__(self, exp: Experiment, run: RunDir | None = None, callbacks: list[Callback] | None = None,
-                 progress: bool = True):
+    def __init__(
+        self, exp: Experiment, run: RunDir | None = None, callbacks: list[Callback] | None = None, progress: bool = True
+    ):
         self.dist = distributed.current()
         if not self.dist.is_main:  # rank 0 alone writes the run directory, reports and logs progress
             run, progress, callbacks = None, False, []
@@ -84,7 +85,9 @@ class Trainer:
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Latent vectors: N(0, I) or, for seed S1, uniform [0, 1). Drawn on the CPU with `generator`
         when one is given (reproducible across devices), else on the training device."""
-        return sample_latent(self.cfg.model, n, generator, "cpu" if generator is not None else self.device).to(self.device)
+        return sample_latent(self.cfg.model, n, generator, "cpu" if generator is not None else self.device).to(
+            self.device
+        )
 
     def batch_noise(self, n: int) -> torch.Tensor:
         """Latent vectors for this process's `n` samples of a training batch. With several
@@ -223,8 +226,10 @@ class Trainer:
     def _fit(self) -> None:
         t = self.cfg.train
         if self.pos.finished or self.pos.step >= self.total_steps:
-            raise GankitError(f"this run already finished ({self.pos.step} steps). To train longer, resume with "
-                              f"a larger end, e.g. --set train.epochs={t.epochs + 10}")
+            raise GankitError(
+                f"this run already finished ({self.pos.step} steps). To train longer, resume with "
+                f"a larger end, e.g. --set train.epochs={t.epochs + 10}"
+            )
         self.G.train()
         self.D.train()
         bar = progress_bar(self.cfg, self.progress, self.total_steps, self.pos.step)
@@ -236,8 +241,9 @@ class Trainer:
             self._epoch_end(epoch + 1)
         try:
             with stop_on_signals(self.stop):
-                for step, epoch, batch, group in self.schedule.groups(self.loader, self.pos.step, self.pos.epoch,
-                                                                      self.pos.batch):
+                for step, epoch, batch, group in self.schedule.groups(
+                    self.loader, self.pos.step, self.pos.epoch, self.pos.batch
+                ):
                     apply_lr_scale(self.schedule.lr_scale(step), self.opt_g, self.opt_d)
                     self.train_group(group)
                     self.pos.step, self.pos.epoch, self.pos.batch = step + 1, epoch, batch + len(group)
@@ -245,8 +251,10 @@ class Trainer:
                     self._after_step(bar, clock)
                     if self.stop.requested:
                         self.save()
-                        raise GankitError(f"interrupted at step {self.pos.step}; a checkpoint was written. Continue "
-                                          f"with: gankit train --resume {self.run.path if self.run else 'RUN'}")
+                        raise GankitError(
+                            f"interrupted at step {self.pos.step}; a checkpoint was written. Continue "
+                            f"with: gankit train --resume {self.run.path if self.run else 'RUN'}"
+                        )
                     if self.schedule.epoch_is_over(self.pos.step, self.pos.batch) or self.pos.step >= self.total_steps:
                         if self.schedule.epoch_is_over(self.pos.step, self.pos.batch):
                             self.pos.epoch, self.pos.batch = epoch + 1, 0
@@ -275,15 +283,22 @@ class Trainer:
             self.save()
 
     def _log(self, rate: float, elapsed: float, bar) -> None:
-        record = {"step": self.pos.step, "epoch": self.pos.epoch, **self.stats.read_and_reset(),
-                  "images_per_s": rate, "elapsed_s": elapsed}
+        record = {
+            "step": self.pos.step,
+            "epoch": self.pos.epoch,
+            **self.stats.read_and_reset(),
+            "images_per_s": rate,
+            "elapsed_s": elapsed,
+        }
         if not all(_finite(record[k]) for k in ("d_loss", "g_loss")):
             if self.run:
                 self.run.append_stats(record)
             for cb in self.callbacks:
                 cb.on_diverge(self, record)
-            raise Diverged(f"the losses became non-finite at step {self.pos.step} "
-                           f"(D {record['d_loss']}, G {record['g_loss']})", self.pos.step)
+            raise Diverged(
+                f"the losses became non-finite at step {self.pos.step} (D {record['d_loss']}, G {record['g_loss']})",
+                self.pos.step,
+            )
         self._log_remedies(record)
         record.update(self.sample_stats(self.generate(self.diagnostic_noise)))
         for cb in self.callbacks:
@@ -291,9 +306,14 @@ class Trainer:
         if self.run:
             self.run.append_stats(record)
         if bar is not None:
-            bar.set_postfix(D=f"{record['d_loss']:.3f}", G=f"{record['g_loss']:.3f}",
-                            Dx=f"{record['d_real']:.2f}", DGz=f"{record['d_fake']:.2f}",
-                            img_s=f"{rate:,.0f}", refresh=False)
+            bar.set_postfix(
+                D=f"{record['d_loss']:.3f}",
+                G=f"{record['g_loss']:.3f}",
+                Dx=f"{record['d_real']:.2f}",
+                DGz=f"{record['d_fake']:.2f}",
+                img_s=f"{rate:,.0f}",
+                refresh=False,
+            )
         for cb in self.callbacks:
             cb.on_log(self, record)
 
@@ -318,8 +338,7 @@ class Trainer:
 
     def save_samples(self, epoch: int) -> None:
         k = self.num_classes  # conditional: one row per class
-        labels = (torch.arange(k, device=self.device).repeat_interleave(len(self.fixed_noise) // k)
-                  if k else None)
+        labels = torch.arange(k, device=self.device).repeat_interleave(len(self.fixed_noise) // k) if k else None
         samples = self.generate(self.fixed_noise, labels=labels)
         path = self.run.sample_path(epoch)
         if self.dataset.is_image:
@@ -347,8 +366,10 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         differences = config_differences(state["config"], self.cfg)
         if differences:
-            raise GankitError("this checkpoint was trained with another network configuration, so it does not "
-                              "fit: " + "; ".join(differences))
+            raise GankitError(
+                "this checkpoint was trained with another network configuration, so it does not "
+                "fit: " + "; ".join(differences)
+            )
         try:
             self.G.load_state_dict(state["g"])
             self.D.load_state_dict(state["d"])
@@ -375,17 +396,21 @@ class Trainer:
 
     def describe(self) -> str:
         g, d = count_parameters(self.G), count_parameters(self.D)
-        return (f"{self.cfg.name}: {len(self.dataset):,} samples of shape {self.dataset.sample_shape}, "
-                f"G {g:,} parameters, D {d:,} parameters, device {self.device}, "
-                f"{self.total_steps:,} steps of batch {self.cfg.train.batch_size}" + self._describe_processes())
+        return (
+            f"{self.cfg.name}: {len(self.dataset):,} samples of shape {self.dataset.sample_shape}, "
+            f"G {g:,} parameters, D {d:,} parameters, device {self.device}, "
+            f"{self.total_steps:,} steps of batch {self.cfg.train.batch_size}" + self._describe_processes()
+        )
 
     def _describe_processes(self) -> str:
         if not self.dist.enabled:
             return ""
         lr_g, lr_d = learning_rates(self.opt_g, self.opt_d)
-        return (f" (global batch {self.cfg.train.batch_size} = {self.dist.world} processes x "
-                f"{self.loader.local_batch}; learning rates G {lr_g:g}, D {lr_d:g}, applied to the "
-                f"gradients averaged over the global batch)")
+        return (
+            f" (global batch {self.cfg.train.batch_size} = {self.dist.world} processes x "
+            f"{self.loader.local_batch}; learning rates G {lr_g:g}, D {lr_d:g}, applied to the "
+            f"gradients averaged over the global batch)"
+        )
 
 
 class _Clock:
@@ -417,8 +442,9 @@ def _accuracy(obj, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tens
     """D's accuracy on the batch; a user's own loss object without accuracy() is read at its threshold."""
     if hasattr(obj, "accuracy"):
         return obj.accuracy(real_out, fake_out)
-    return ((obj.score(real_out) > obj.threshold).float().mean()
-            + (obj.score(fake_out) <= obj.threshold).float().mean()) / 2
+    return (
+        (obj.score(real_out) > obj.threshold).float().mean() + (obj.score(fake_out) <= obj.threshold).float().mean()
+    ) / 2
 
 
 def _finite(x) -> bool:

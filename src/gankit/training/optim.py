@@ -10,8 +10,13 @@ def make_optimizer(params, o, fused: bool = False) -> torch.optim.Optimizer:
     if o.kind == "sgd":
         return torch.optim.SGD(params, lr=o.lr, momentum=o.beta1, weight_decay=o.weight_decay)
     # foreach Adam: one launch per group of tensors instead of one per tensor; fused: one kernel for all
-    return torch.optim.Adam(params, lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay,
-                            **({"fused": True} if fused else {"foreach": True}))
+    return torch.optim.Adam(
+        params,
+        lr=o.lr,
+        betas=(o.beta1, o.beta2),
+        weight_decay=o.weight_decay,
+        **({"fused": True} if fused else {"foreach": True}),
+    )
 
 
 def grad_norm(params) -> torch.Tensor:

@@ -23,5 +23,6 @@ def progress_bar(cfg, progress: bool, total: int, initial: int):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, desc=cfg.name, unit="step", dynamic_ncols=True, mininterval=0.5,
-                file=sys.stderr)
+    return tqdm(
+        total=total, initial=initial, desc=cfg.name, unit="step", dynamic_ncols=True, mininterval=0.5, file=sys.stderr
+    )

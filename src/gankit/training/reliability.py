@@ -50,8 +50,11 @@ def check_weights(G: torch.nn.Module, D: torch.nn.Module, step: int) -> None:
     for side, net in (("G", G), ("D", D)):
         bad = nonfinite_tensors(net)
         if bad:
-            raise Diverged(f"{side}'s weights became non-finite at step {step} "
-                           f"(first: {', '.join(bad)}); no checkpoint was written with them", step)
+            raise Diverged(
+                f"{side}'s weights became non-finite at step {step} "
+                f"(first: {', '.join(bad)}); no checkpoint was written with them",
+                step,
+            )
 
 
 def diagnosis(trainer, err: Diverged) -> str:
@@ -60,34 +63,47 @@ def diagnosis(trainer, err: Diverged) -> str:
     lr_g, lr_d = learning_rates(trainer.opt_g, trainer.opt_d)
     lines = [f"training diverged: {err}."]
     records = trainer.run.read_stats() if trainer.run else []
-    finite = [r for r in records if all(isinstance(r.get(k), (int, float)) and math.isfinite(r[k])
-                                        for k in ("d_loss", "g_loss"))]
+    finite = [
+        r
+        for r in records
+        if all(isinstance(r.get(k), (int, float)) and math.isfinite(r[k]) for k in ("d_loss", "g_loss"))
+    ]
     if finite:
         first, last = finite[0], finite[-1]
-        lines.append(f"  Last finite statistics (step {last['step']}): D loss {last['d_loss']:.4g}, "
-                     f"G loss {last['g_loss']:.4g}, D grad norm {last.get('d_grad_norm', float('nan')):.3g} "
-                     f"(was {first.get('d_grad_norm', float('nan')):.3g} at step {first['step']}), "
-                     f"G grad norm {last.get('g_grad_norm', float('nan')):.3g} "
-                     f"(was {first.get('g_grad_norm', float('nan')):.3g}).")
+        lines.append(
+            f"  Last finite statistics (step {last['step']}): D loss {last['d_loss']:.4g}, "
+            f"G loss {last['g_loss']:.4g}, D grad norm {last.get('d_grad_norm', float('nan')):.3g} "
+            f"(was {first.get('d_grad_norm', float('nan')):.3g} at step {first['step']}), "
+            f"G grad norm {last.get('g_grad_norm', float('nan')):.3g} "
+            f"(was {first.get('g_grad_norm', float('nan')):.3g})."
+        )
     for side, net in (("G", trainer.G), ("D", trainer.D)):
         bad = nonfinite_tensors(net)
         if bad:
             lines.append(f"  {side} holds non-finite weights (first: {', '.join(bad)}).")
-    lines.append(f"  Learning rates now: G {lr_g:g}, D {lr_d:g}; growing gradient norms before a NaN usually "
-                 "mean they are too high.")
+    lines.append(
+        f"  Learning rates now: G {lr_g:g}, D {lr_d:g}; growing gradient norms before a NaN usually "
+        "mean they are too high."
+    )
     if trainer.pos.rollbacks:
-        lines.append(f"  This happened after {trainer.pos.rollbacks} rollback(s) (train.max_rollbacks = "
-                     f"{trainer.cfg.train.max_rollbacks}).")
+        lines.append(
+            f"  This happened after {trainer.pos.rollbacks} rollback(s) (train.max_rollbacks = "
+            f"{trainer.cfg.train.max_rollbacks})."
+        )
     if trainer.run and trainer.run.checkpoint_path().is_file():
         lines.append(f"  The last good checkpoint ({trainer.run.checkpoint_path()}) is untouched.")
     else:
         lines.append("  No checkpoint had been written yet, so nothing was kept.")
     if trainer.cfg.train.on_nan == "rollback":
-        lines.append("  Lower optim.g.lr / optim.d.lr and start again, or allow more rollbacks "
-                     "(train.max_rollbacks) or a smaller train.rollback_lr_factor.")
+        lines.append(
+            "  Lower optim.g.lr / optim.d.lr and start again, or allow more rollbacks "
+            "(train.max_rollbacks) or a smaller train.rollback_lr_factor."
+        )
     else:
-        lines.append("  Lower optim.g.lr / optim.d.lr and start again, or set train.on_nan=rollback to reload the "
-                     "last good checkpoint with lower rates automatically.")
+        lines.append(
+            "  Lower optim.g.lr / optim.d.lr and start again, or set train.on_nan=rollback to reload the "
+            "last good checkpoint with lower rates automatically."
+        )
     return "\n".join(lines)
 
 
@@ -127,8 +143,15 @@ class Rollback:
                     group["base_lr"] *= t.rollback_lr_factor
         trainer.stats.reset()
         new_g, new_d = learning_rates(trainer.opt_g, trainer.opt_d)
-        log.warning("%s; rollback %d of %d to step %d with learning rates G %g, D %g",
-                    err, count, t.max_rollbacks, trainer.pos.step, new_g, new_d)
+        log.warning(
+            "%s; rollback %d of %d to step %d with learning rates G %g, D %g",
+            err,
+            count,
+            t.max_rollbacks,
+            trainer.pos.step,
+            new_g,
+            new_d,
+        )
         if trainer.run:
             trainer.run.truncate_stats(trainer.pos.step)
             trainer.save()  # the lower rates and the rollback count survive a later resume

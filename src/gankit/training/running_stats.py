@@ -32,13 +32,18 @@ class RunningStats:
         self.counts[player] += 1
 
     def _tensors(self) -> list[torch.Tensor]:
-        tensors = ([self.sums[k] for k in self.keys] + [self.lo[k] for k in self.spread_keys]
-                   + [self.hi[k] for k in self.spread_keys])
+        tensors = (
+            [self.sums[k] for k in self.keys]
+            + [self.lo[k] for k in self.spread_keys]
+            + [self.hi[k] for k in self.spread_keys]
+        )
         if distributed.current().enabled:  # every rank's: mean of the sums, min and max of the spreads
             n, m = len(self.keys), len(self.spread_keys)
-            tensors = [*distributed.all_reduce(torch.stack(tensors[:n]), "mean"),
-                       *distributed.all_reduce(torch.stack(tensors[n:n + m]), "min"),
-                       *distributed.all_reduce(torch.stack(tensors[n + m:]), "max")]
+            tensors = [
+                *distributed.all_reduce(torch.stack(tensors[:n]), "mean"),
+                *distributed.all_reduce(torch.stack(tensors[n : n + m]), "min"),
+                *distributed.all_reduce(torch.stack(tensors[n + m :]), "max"),
+            ]
         return tensors
 
     def sync(self) -> list[float]:
@@ -51,7 +56,7 @@ class RunningStats:
         out = {}
         for k, v in zip(self.keys, values):
             out[k] = v / max(self.counts["g" if k.startswith("g_") else "d"], 1)
-        spread = values[len(self.keys):]
+        spread = values[len(self.keys) :]
         m = len(self.spread_keys)
         for i, k in enumerate(self.spread_keys):
             out[f"{k}_min"], out[f"{k}_max"] = spread[i], spread[i + m]

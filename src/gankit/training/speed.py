@@ -52,9 +52,11 @@ class Speed:
         return torch.autocast(self.device_type, dtype=torch.bfloat16)
 
     def describe(self) -> str:
-        return (f"amp={'bf16' if self.amp else 'off (fp32)'}, channels_last={_onoff(self.channels_last)}, "
-                f"compile={_onoff(self.compile)}{' (CUDA graphs)' if self.cuda_graphs else ''}, "
-                f"fused_adam={_onoff(self.fused_adam)}")
+        return (
+            f"amp={'bf16' if self.amp else 'off (fp32)'}, channels_last={_onoff(self.channels_last)}, "
+            f"compile={_onoff(self.compile)}{' (CUDA graphs)' if self.cuda_graphs else ''}, "
+            f"fused_adam={_onoff(self.fused_adam)}"
+        )
 
 
 def _onoff(b: bool) -> str:
@@ -85,8 +87,10 @@ def resolve(cfg, device: torch.device) -> Speed:
 
     graphs = s.cuda_graphs == "on"
     if graphs and not cuda:
-        raise GankitError(f"speed.cuda_graphs = \"on\" needs a CUDA device, and this run is on {device}: "
-                          "drop the setting (or set it to auto) for CPU runs")
+        raise GankitError(
+            f'speed.cuda_graphs = "on" needs a CUDA device, and this run is on {device}: '
+            "drop the setting (or set it to auto) for CPU runs"
+        )
     amp = (s.amp == "bf16") or (s.amp == "auto" and is_image and not has_penalty and bf16_is_fast(device))
     return Speed(
         amp=amp,
