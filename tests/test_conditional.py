@@ -401,3 +401,37 @@ def test_a_resumed_conditional_run_sees_the_same_labelled_batches(tmp_path, one_
     resumed.fit()
     for a, b in zip(straight.D.state_dict().values(), resumed.D.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_every_d_step_gets_its_own_batchs_labels_in_either_order(data_root, one_thread):
+    """With several D steps, the real labels D is given are those of the real batch it sees (g-first
+    and d-first alike); the fakes' labels are the ones G was asked for."""
+    from gankit.api import make_trainer
+    from gankit.config import load_preset
+
+    for order in ("g-first", "d-first"):
+        cfg = load_preset(
+            "cgan-mnist",
+            [
+                f"train.order={order}",
+                "train.d_steps=3",
+                "train.batch_size=8",
+                "device=cpu",
+                "eval.every=0",
+                "log.tensorboard=off",
+                "train.steps=1",
+            ],
+        )
+        trainer = make_trainer(cfg, data_root=data_root, progress=False)
+        group = [b for _, b in zip(range(3), trainer.loader.epoch(0))]
+        seen, d_step = [], trainer.d_step
+
+        def recording(real, fake, y_real=None, y_fake=None, d_step=d_step, seen=seen):
+            seen.append((real, y_real, y_fake))
+            d_step(real, fake, y_real, y_fake)
+
+        trainer.d_step = recording
+        trainer.train_group(group)
+        for (real, y_real, y_fake), (x, y) in zip(seen, group):
+            assert torch.equal(real, x) and torch.equal(y_real, y), order
+            assert y_fake is not None and y_fake.shape == y.shape

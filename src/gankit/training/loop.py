@@ -163,15 +163,14 @@ class Trainer:
 
     def _g_loss(self, fake: torch.Tensor, real: torch.Tensor, y_fake=None, y_real=None) -> torch.Tensor:
         obj, aug = self.objective, self.exp.augment
+        needs_real = getattr(obj, "g_needs_real", False)  # relativistic rows read D(x) too
+        matching = getattr(obj, "feature_matching", 0) > 0  # loss.feature_matching: D's features of x
         fake_seen = aug(fake)  # augment.*: G is scored on what D is trained on
-        extra = getattr(obj, "g_extra", None)
-        needs_real = getattr(obj, "g_needs_real", False) or getattr(obj, "feature_matching", 0) > 0
-        real_seen = aug(real) if needs_real else None
-        real_out = self.D(real_seen, *_y(y_real)) if getattr(obj, "g_needs_real", False) else None
+        real_seen = aug(real) if needs_real or matching else None
+        real_out = self.D(real_seen, *_y(y_real)) if needs_real else None
         fake_out = self.D(fake_seen, *_y(y_fake))  # conditional: D(G(z, y), y)
-        loss = obj.g_loss(fake_out, real_out) if real_out is not None else obj.g_loss(fake_out)
-        more = extra(self.D, real_seen, fake_seen) if extra is not None and real_seen is not None else None
-        return loss + more if more is not None else loss  # loss.feature_matching
+        loss = obj.g_loss(fake_out, real_out) if needs_real else obj.g_loss(fake_out)
+        return loss + obj.g_extra(self.D, real_seen, fake_seen) if matching else loss
 
     def _g_paused_step(self, fake: torch.Tensor, real: torch.Tensor, y_fake=None, y_real=None) -> None:
         """G's loss for the log, without an update (train.g_pause_below)."""
@@ -193,7 +192,8 @@ class Trainer:
                 self.g_step(fake, reals[0], y, ys[0])
                 self.d_step(reals[0], fake.detach(), ys[0], y)
                 for real, y_real in zip(reals[1:], ys[1:]):
-                    self.d_step(real, *self._fake_without_grad(n), y_real)
+                    fake, y = self._fake_without_grad(n)
+                    self.d_step(real, fake, y_real, y)
             else:
                 for real, y_real in zip(reals[:-1], ys[:-1]):
                     fake, y = self._fake_without_grad(n)
