@@ -48,6 +48,10 @@ def test_the_controller_regularises_then_slows_down_an_overpowering_d(tmp_path):
     assert "0.005 -> 0.0001" in slowed["action"]
     assert 1e-4 / 4 - 1e-12 <= trainer.opt_d.param_groups[0]["lr"] <= 1e-4  # then halved, at most LR_RANGE-fold
     assert trainer.opt_g.param_groups[0]["lr"] == 1e-4  # G untouched
+    from gankit.reports.page import build_report
+
+    page = build_report(run.path)  # the report lists what the controller did, and why
+    assert "What train.balance = auto did" in page and "R1 penalty on D on" in page and "D overpowers G" in page
     # ... and with the controller off nothing moves
     plain = make_trainer(d_wins(70, "off"), None, progress=False)
     plain.fit()
