@@ -1,7 +1,10 @@
 """train.balance = auto: a bounded controller that acts on the live diagnosis.
 
-After each log it reads the findings the diagnosis holds open and takes one step of the remedy
-for each: when the finding starts, and again every COOLDOWN_LOGS logs while it still holds. Every
+After each log it reads the findings the diagnosis holds, including those its warm-up still holds
+back from the user (a mild remedy early beats a finding late: a ring GAN that D overpowers loses
+its modes within the 300-step warm-up, and R1 at step 300 no longer brings them back), and takes
+one step of the remedy for each: when the finding starts, and again every COOLDOWN_LOGS logs
+while it still holds. Every
 step is bounded (a learning rate comes down to the other side's and then at most LR_RANGE-fold lower, D steps
 stay in 1..D_STEPS_MAX) and
 recorded in stats.jsonl as {"event": "balance", ...} with its reason, which the report shows.
@@ -26,9 +29,7 @@ import sys
 from ..training.callbacks import Callback
 from .diagnosis import DiagnosisCallback
 
-COOLDOWN_LOGS = (
-    10  # logs between two actions on one finding: it needs 3 clean logs to clear, and R1 takes longer to act
-)
+COOLDOWN_LOGS = 10  # logs between two actions on one finding: 3 clean logs clear it, R1 takes longer
 LR_RANGE = 4.0  # below where it started or was equalized, a rate is halved at most twice: the run keeps learning
 LR_STEP = 0.5  # each action halves a learning rate
 D_STEPS_MAX = 5  # the WGAN paper's critic steps per G step
@@ -69,12 +70,12 @@ class BalanceCallback(Callback):
 
     def on_log(self, trainer, record: dict) -> None:
         step, cooldown = record["step"], COOLDOWN_LOGS * trainer.cfg.train.log_every
-        for finding in self.diagnosis.diagnoser.active():
-            last = self.last_action.get(finding.kind)
+        for kind in self.diagnosis.diagnoser.holding(during_warmup=True):
+            last = self.last_action.get(kind)
             if last is not None and step - last < cooldown:
                 continue
             floors = dict(self.floor)
-            change = self._remedy(trainer, finding.kind)
+            change = self._remedy(trainer, kind)
             if change is None:
                 continue
             action, reason, changes = change
@@ -82,7 +83,7 @@ class BalanceCallback(Callback):
             event = {
                 "event": "balance",
                 "step": step,
-                "finding": finding.kind,
+                "finding": kind,
                 "action": action,
                 "reason": reason,
                 **{f"set_{k}": v for k, v in changes.items()},
@@ -106,7 +107,7 @@ class BalanceCallback(Callback):
                 _change(c, "d_steps", c.d_steps + 1, why) if c.d_steps < D_STEPS_MAX else self._halve(c, "g", why)
             )
         if kind in ("mode_collapse", "partial_mode_collapse"):
-            if any(f.kind in BALANCE_FIRST for f in self.diagnosis.diagnoser.active()):
+            if any(k in BALANCE_FIRST for k in self.diagnosis.diagnoser.holding(during_warmup=True)):
                 return None  # an imbalance is the likelier cause: its remedy comes first
             # R1 alone: slowing either side down does not bring lost modes back (measured on ring-2d)
             return _r1(trainer, "G's samples collapse onto a few modes")

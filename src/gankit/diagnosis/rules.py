@@ -529,6 +529,7 @@ class Diagnoser:
         self.first_step: int | None = None
         self.last_step: int | None = None
         self.last: dict = {}
+        self.held_back: set[str] = set()  # rules that hold PERSIST logs in a row inside their warm-up
 
     def _in_warmup(self, kind: str, step: int) -> bool:
         if kind in BALANCE_KINDS:
@@ -563,6 +564,7 @@ class Diagnoser:
             except Exception as e:  # a bug in a rule: say which rule and record, never "no finding"
                 raise RuntimeError(f"diagnosis rule {kind} failed on the record of step {step}: {e!r}") from e
         events = []
+        self.held_back = set()
         for kind, hit in hits.items():
             tr = self.tracks[kind]
             need = 1 if kind == "divergence" else PERSIST
@@ -574,8 +576,11 @@ class Diagnoser:
                         tr.open.evidence, tr.open.message = hit
                     continue
                 tr.streak.append((step, *hit))
-                if len(tr.streak) >= need and not self._in_warmup(kind, step) and not self._subsumed(kind, hits):
-                    events.append(("start", self._open(kind, tr, step)))
+                if len(tr.streak) >= need and not self._subsumed(kind, hits):
+                    if self._in_warmup(kind, step):
+                        self.held_back.add(kind)
+                    else:
+                        events.append(("start", self._open(kind, tr, step)))
             else:
                 tr.streak = []
                 if tr.open:
@@ -590,6 +595,12 @@ class Diagnoser:
     def active(self) -> list[Finding]:
         """The findings that hold now (started and not cleared)."""
         return [tr.open for tr in self.tracks.values() if tr.open is not None]
+
+    def holding(self, during_warmup: bool = False) -> list[str]:
+        """Kinds of the findings that hold now; with `during_warmup`, also those a warm-up still
+        holds back (train.balance = auto acts on them: a mild remedy early beats a finding late)."""
+        kinds = [f.kind for f in self.active()]
+        return kinds + sorted(self.held_back - set(kinds)) if during_warmup else kinds
 
     def finish(self) -> list[tuple[str, Finding]]:
         """At the end of the records: a balance or collapse finding that held for PERSIST records up
