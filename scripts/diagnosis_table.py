@@ -12,7 +12,8 @@ coverage findings, the modes or classes missing at the end.
 Rows with a ground truth (`truth`) are scored against it rather than against a fixed expectation:
 at the end of the run 2,000 samples from fixed noise are scored independently of the 256
 diagnostic ones (modes by gankit.metrics.toy.mode_stats, classes by the shipped classifier); a
-run ending with fewer than all modes or classes must end with a mode_collapse or
+run ending with fewer than all modes or classes (or, for classes, a histogram as far from uniform
+as the rule's CLASS_KL_LIMIT) must end with a mode_collapse or
 partial_mode_collapse finding still active (else it is a miss), and one ending with all of them
 must not (else a false alarm).
 
@@ -35,7 +36,7 @@ import torch
 
 from gankit.callbacks.diagnosis import DiagnosisCallback
 from gankit.config import load_preset
-from gankit.diagnosis.rules import Context
+from gankit.diagnosis.rules import CLASS_KL_LIMIT, Context
 from gankit.errors import GankitError
 from gankit.training.experiment import build
 from gankit.training.loop import Trainer
@@ -156,20 +157,22 @@ def build_folders(data_root, work: Path) -> dict:
 
 
 @torch.no_grad()
-def end_state(trainer) -> tuple[int, int] | None:
-    """(modes or classes covered, total) by 2,000 samples from noise fixed apart from the diagnosis's."""
+def end_state(trainer) -> tuple[int, int, float | None] | None:
+    """(modes or classes covered, total, the classes' KL from uniform or None) by 2,000 samples
+    from noise fixed apart from the diagnosis's."""
     samples = trainer.generate(trainer.noise(TRUTH_SAMPLES, torch.Generator().manual_seed(7))).cpu()
     dist = trainer.dataset.distribution
     if dist is not None and len(dist.means) > 1:
         from gankit.metrics.toy import mode_stats
 
-        return mode_stats(samples.double().numpy(), dist)["modes"], len(dist.means)
+        return mode_stats(samples.double().numpy(), dist)["modes"], len(dist.means), None
     if trainer.cfg.data.name in ("mnist", "fashion-mnist"):
         from gankit.metrics.classes import class_coverage
         from gankit.metrics.classifier import load_classifier, to_classifier_input
 
         logits = load_classifier(trainer.cfg.data.name)(to_classifier_input(samples))
-        return class_coverage(logits.numpy())["classes"], logits.shape[1]
+        cov = class_coverage(logits.numpy())
+        return cov["classes"], logits.shape[1], cov["class_kl"]
     return None
 
 
@@ -207,7 +210,7 @@ def cell(cb, truth) -> str:
             parts.append(part)
         text = ", ".join(parts)
     if truth is not None:
-        text += f"; end: {truth[0]}/{truth[1]}"
+        text += f"; end: {truth[0]}/{truth[1]}" + (f", KL {truth[2]:.2f}" if truth[2] is not None else "")
     return text
 
 
@@ -218,7 +221,7 @@ def judge(expected, cb, truth) -> str:
         if truth is None:
             return ""
         flagged = bool(active & set(COVERAGE))
-        if truth[0] < truth[1]:
+        if truth[0] < truth[1] or (truth[2] is not None and truth[2] >= CLASS_KL_LIMIT):
             return "hit" if flagged else "miss"
         return "false alarm" if flagged else "ok"
     if expected == "healthy":
