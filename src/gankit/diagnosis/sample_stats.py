@@ -31,8 +31,9 @@ DIVERSITY_SAMPLES = 256  # 32,640 pairs: the ratio is stable to a few per cent, 
 TOY_MODE_SAMPLES = 2000
 # MS-SSIM pairs per log: 128 fixed pairs of the 256 diagnostic samples. The mean's standard error
 # is about 0.01 (pair MS-SSIMs spread by ~0.1 on Fashion-MNIST), a tenth of the margin the rule
-# reads; 0.1 s at 32x32 and 0.4 s at 64x64 on one CPU thread. The real level is read once, on
-# four times as many pairs of the 256 fixed real images.
+# reads; 0.1 s at 32x32 and 0.4 s at 64x64 on one CPU thread, computed where the samples are (a
+# GPU run's on the GPU). The real level is read once, on the CPU, on four times as many pairs of
+# the 256 fixed real images (a second or two at 128x128).
 MSSSIM_PAIRS = 128
 MSSSIM_REAL_PAIRS = 512
 MSSSIM_MIN_SIDE = 16  # gankit.metrics.msssim's smallest image
@@ -138,7 +139,7 @@ class PairSimilarity:
     def __call__(self, samples: torch.Tensor) -> dict:
         if not torch.isfinite(samples).all():  # a diverged G: the divergence rule speaks, not this one
             return {}
-        i, j = self.pairs
+        i, j = (p.to(samples.device) for p in self.pairs)
         keep = (i < len(samples)) & (j < len(samples))
         return {"msssim": self._mean(samples, i[keep], j[keep]), "msssim_real": self.real}
 
@@ -169,12 +170,13 @@ class SampleStats:
         self.similarity = PairSimilarity(real, seed, n) if similar else None
 
     def __call__(self, samples: torch.Tensor) -> dict:
-        samples = samples.detach().float().cpu()
+        on_device = samples.detach().float()
+        samples = on_device.cpu()
         out = {"diversity": mean_pairwise_distance(samples[: self.diversity_n]) / self.real_distance}
         if self.means is not None:
             out.update(mode_counts(samples, self.means, self.std))
         if self.classes is not None:
             out.update(self.classes(samples[: self.diversity_n]))
         if self.similarity is not None:
-            out.update(self.similarity(samples[: self.diversity_n]))
+            out.update(self.similarity(on_device[: self.diversity_n]))
         return out
