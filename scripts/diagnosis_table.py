@@ -1,6 +1,6 @@
 """The diagnosis on real runs: settings that produce each failure, and healthy defaults, over seeds.
 
-    python scripts/diagnosis_table.py --data-root ../shared/data             # markdown table (about 25 min on 2 busy cores)
+    python scripts/diagnosis_table.py --data-root ../shared/data             # markdown table (about 50 min on 2 busy cores)
     python scripts/diagnosis_table.py --seeds 0 1 2 --only healthy d_overpowering
     python scripts/diagnosis_table.py --only ring2d_preset --seeds 0 1 2 3 4 5
 
