@@ -109,14 +109,14 @@ def test_images_with_a_classifier_or_too_small_get_no_msssim(fashion_rgb):
 
 @pytest.fixture(scope="module")
 def fashion_folder(data_root, tmp_path_factory):
-    """2,000 Fashion-MNIST training images as RGB PNGs: a folder of real photographs' stand-in."""
+    """6,000 Fashion-MNIST training images as RGB PNGs (scripts/diagnosis_table.py's large folder)."""
     from PIL import Image
 
     from gankit.data.idx import load_idx_images
 
     images, _ = load_idx_images("fashion-mnist", data_root, "train", download=False)
     folder = tmp_path_factory.mktemp("fashion-rgb")
-    for i in range(2000):
+    for i in range(6000):
         Image.fromarray(images[i, 0].numpy()).convert("RGB").save(folder / f"{i:04d}.png")
     return folder
 
