@@ -36,7 +36,7 @@ def balance_events(run: RunDir) -> list[dict]:
 
 def test_the_controller_regularises_then_slows_down_an_overpowering_d(tmp_path):
     run = RunDir.create("x", tmp_path / "run")
-    trainer = make_trainer(d_wins(70), run, progress=False)
+    trainer = make_trainer(d_wins(100), run, progress=False)
     trainer.fit()
     events = balance_events(run)
     # first R1 on D (an MLP D: the penalty is right), then D down to G's speed: 1 D step at G's rate
@@ -53,19 +53,19 @@ def test_the_controller_regularises_then_slows_down_an_overpowering_d(tmp_path):
     page = build_report(run.path)  # the report lists what the controller did, and why
     assert "What train.balance = auto did" in page and "R1 penalty on D on" in page and "D overpowers G" in page
     # ... and with the controller off nothing moves
-    plain = make_trainer(d_wins(70, "off"), None, progress=False)
+    plain = make_trainer(d_wins(100, "off"), None, progress=False)
     plain.fit()
     assert plain.opt_d.param_groups[0]["lr"] == 5e-3 and plain.schedule.d_steps == 5
     assert plain.objective.r1_gamma == 0
 
 
 def test_a_resumed_balanced_run_equals_one_that_never_stopped(tmp_path):
-    straight = make_trainer(d_wins(90), RunDir.create("a", tmp_path / "a"), progress=False)
+    straight = make_trainer(d_wins(130), RunDir.create("a", tmp_path / "a"), progress=False)
     straight.fit()
     first = RunDir.create("b", tmp_path / "b")
-    make_trainer(d_wins(50), first, progress=False).fit()
+    make_trainer(d_wins(70), first, progress=False).fit()
     assert balance_events(first), "the controller must have acted before the stop"
-    resumed = resume(first, overrides=["train.steps=90"], progress=False)
+    resumed = resume(first, overrides=["train.steps=130"], progress=False)
     assert resumed.objective.r1_gamma == 0.1  # the controller's R1 came back with the checkpoint
     resumed.fit()
     assert [e["action"] for e in balance_events(first)] == [e["action"] for e in balance_events(straight.run)]

@@ -26,7 +26,9 @@ import sys
 from ..training.callbacks import Callback
 from .diagnosis import DiagnosisCallback
 
-COOLDOWN_LOGS = 5  # a finding needs 3 logs in a row to start or clear: give an action that long, and 2 more
+COOLDOWN_LOGS = (
+    10  # logs between two actions on one finding: it needs 3 clean logs to clear, and R1 takes longer to act
+)
 LR_RANGE = 4.0  # below where it started or was equalized, a rate is halved at most twice: the run keeps learning
 LR_STEP = 0.5  # each action halves a learning rate
 D_STEPS_MAX = 5  # the WGAN paper's critic steps per G step
