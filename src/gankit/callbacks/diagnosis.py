@@ -1,6 +1,7 @@
 """The diagnosis during training: a trainer callback that runs the rules of `gankit.diagnosis.rules` on
 each new stats record, says so once when a finding starts and once when it clears, records both
-in stats.jsonl as {"event": "diagnosis", ...} lines and sums up at the end of the run.
+in stats.jsonl as {"event": "diagnosis", ...} lines ("change": "start" / "clear", and "end" at the
+end of training for each finding still active, with its latest evidence) and sums up at the end.
 
     gankit.api.make_trainer(cfg, run, callbacks=[DiagnosisCallback(Context.from_config(cfg), run)]).fit()
 """
@@ -106,7 +107,12 @@ class DiagnosisCallback(Callback):
 
     def on_train_end(self, trainer) -> None:
         step = self.diagnoser.last_step
-        self._announce(self.diagnoser.finish(), step if step is not None else trainer.pos.step)
+        step = step if step is not None else trainer.pos.step
+        self._announce(self.diagnoser.finish(), step)
+        if self.run is not None:  # the state of each finding still open: its evidence has moved on since "start"
+            for finding in self.diagnoser.findings:
+                if finding.active:
+                    self.run.append_stats({"event": "diagnosis", "change": "end", "step": step, **finding.to_dict()})
         if self.verbose:
             _say("gankit: " + summary(self.diagnoser.result()))
 

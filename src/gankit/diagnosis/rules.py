@@ -6,7 +6,8 @@ step range, the numbers that triggered them and the remedies (in seed S5's words
 
 Each stats record is an average over `train.log_every` steps (trainer.STAT_KEYS), plus what is
 measured at log time on 256 fixed-noise samples (diagnosis/sample_stats.py: `diversity`; modes
-for toy mixtures; the classifier's classes for MNIST-like data) and, with the diagnosis callback,
+for toy mixtures; the classifier's classes for MNIST-like data; the MS-SSIM of generated pairs
+against real pairs for other images) and, with the diagnosis callback,
 D's outputs on training and held-out real images (diagnosis/overfitting.py). A rule looks at one
 record (and a little history); a finding starts when its rule holds for PERSIST records in a row
 and clears when it has failed for PERSIST records in a row, so one noisy record neither raises nor
@@ -89,6 +90,19 @@ COLLAPSE_DIVERSITY = 0.5
 # 40 % of the samples; 256 samples of real MNIST give about 0.02 (sampling noise (K-1)/2N plus
 # MNIST's own imbalance).
 CLASS_KL_LIMIT = 0.3
+# Images without modes or classes (RGB folders): the AC-GAN criterion (Odena et al. 2017, section
+# 4.2), the MS-SSIM of pairs of generated images against pairs of real ones. Read as the share of
+# the way from the data's pair similarity to identical images, (msssim - msssim_real) / (1 -
+# msssim_real), so one limit serves folders whose own images are more or less alike. MSSSIM_EXCESS:
+# on scripts/diagnosis_table.py's Fashion-MNIST folder (real pairs 0.19-0.20 at 32 px), dcgan-rgb
+# runs whose grids stay diverse read at most 0.12 from step 240 on (0.21 once, at step 160, inside
+# the warm-up), while the collapsing setting (one checkered or striped template) reads 0.21-0.71
+# and mostly 0.4+. A mean over pairs is a mixture: a G with k equally used templates reads at
+# least about 1/k, so this sees a collapse to a handful of outputs, not one that keeps many
+# (the classifier's classes do that where a classifier exists). MSSSIM_TOTAL: most pairs nearly
+# the same image: mode_collapse.
+MSSSIM_EXCESS = 0.2
+MSSSIM_TOTAL = 0.7
 
 # oscillation: in the last OSC_WINDOW records the judged series (G's loss; for critics the critic
 # gap) turns at least OSC_TURNS times and its range is at least OSC_RANGE of its median magnitude
@@ -258,6 +272,7 @@ class _History:
         self.g_losses: list[float] = []
         self.gaps: list[float] = []  # critic gap D(x) - D(G(z)), for critics' oscillation
         self.missing_since: dict[str, dict[int, int]] = {"modes": {}, "classes": {}}
+        self.similar_since: int | None = None  # first step of the current run of too-alike samples
         self.n = 0
         self.step = 0
 
@@ -275,7 +290,20 @@ class _History:
             if isinstance(missing, list):
                 before = self.missing_since[what]
                 self.missing_since[what] = {m: before.get(m, self.step) for m in missing}
+        excess = similarity_excess(rec)
+        if excess is not None:
+            too_alike = excess >= MSSSIM_EXCESS
+            self.similar_since = (self.similar_since or self.step) if too_alike else None
         self.n += 1
+
+
+def similarity_excess(rec: dict) -> float | None:
+    """(msssim - msssim_real) / (1 - msssim_real): 0 when generated pairs are as alike as real
+    pairs, 1 when they are identical; None without both keys."""
+    gen, real = rec.get("msssim"), rec.get("msssim_real")
+    if not (_finite(gen) and _finite(real)) or real >= 1:
+        return None
+    return (gen - real) / (1 - real)
 
 
 def _divergence(rec, hist, ctx):
@@ -402,7 +430,11 @@ def _mode_collapse(rec, hist, ctx):
     if hist.n <= WARMUP or not _finite(div):
         return None
     total = rec.get("modes_total") or rec.get("classes_total")
-    if not total:  # no modes or classes known (RGB folders, 1D): the spread alone
+    if not total:  # no modes or classes known (RGB folders, 1D): the spread, and pairs' MS-SSIM
+        excess = similarity_excess(rec)
+        if excess is not None and excess >= MSSSIM_TOTAL:
+            ev, text = _similarity_evidence(rec, excess, hist)
+            return ev, f"mode collapse: G repeats a few outputs; {text}"
         if div > COLLAPSE_DIVERSITY:
             return None
         return (
@@ -424,12 +456,34 @@ def _mode_collapse(rec, hist, ctx):
     )
 
 
+def _similarity_evidence(rec, excess, hist) -> tuple[dict, str]:
+    ev = {
+        "msssim_generated": rec["msssim"],
+        "msssim_real": rec["msssim_real"],
+        "msssim_excess": excess,
+        "too_alike_since_step": hist.similar_since,
+        "diversity": rec.get("diversity"),
+    }
+    text = (
+        f"pairs of its samples have MS-SSIM {rec['msssim']:.2f} against {rec['msssim_real']:.2f} for pairs of "
+        f"real images ({excess:.0%} of the way to identical images) since step {hist.similar_since}"
+    )
+    return ev, text
+
+
 def _partial_mode_collapse(rec, hist, ctx):
     if hist.n <= WARMUP:
         return None
     cov = _coverage(rec, ctx)
     if cov is None:
-        return None
+        excess = similarity_excess(rec)
+        if excess is None or excess < MSSSIM_EXCESS:
+            return None
+        ev, text = _similarity_evidence(rec, excess, hist)
+        return ev, (
+            f"partial mode collapse: G's samples are far less diverse than the data: {text}; the grid "
+            "repeats a few templates, which the pixel spread (diversity) can miss"
+        )
     what, covered, total, missing = cov
     kl = rec.get("class_kl") if what == "classes" else None
     skewed = _finite(kl) and kl >= CLASS_KL_LIMIT
@@ -637,6 +691,8 @@ class Diagnoser:
                 "modes_covered",
                 "classes_covered",
                 "overfit_rv",
+                "msssim",
+                "msssim_real",
             )
             if k in r
         }

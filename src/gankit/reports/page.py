@@ -261,8 +261,36 @@ DIAGNOSIS_FIRST = (
 )
 
 
+CHANGE_WORDS = {"start": "started", "clear": "cleared", "end": "still active at the end"}
+
+
+def finding_rows(events: list[dict]) -> list[dict]:
+    """One row per finding (kind, start step): the step it was announced at, and its latest state
+    (a later "clear" or end-of-run "end" event carries the evidence as it was then). Events
+    without a kind and start step are kept as they are."""
+    rows: list[dict] = []
+    by_finding: dict[tuple, int] = {}
+    for e in events:
+        key = (e.get("kind"), e.get("start_step"))
+        if None in key:
+            rows.append(e)
+            continue
+        if key not in by_finding:
+            by_finding[key] = len(rows)
+            rows.append(dict(e))
+            continue
+        row = rows[by_finding[key]]
+        rows[by_finding[key]] = {**row, **e, "step": row.get("step", e.get("step"))}
+    return [
+        {**r, "change": CHANGE_WORDS.get(r["change"], r["change"])} if isinstance(r.get("change"), str) else r
+        for r in rows
+    ]
+
+
 def diagnosis_table(events: list[dict]) -> str:
-    """Findings, whatever fields they carry: the well-known ones first, then the rest."""
+    """Findings, whatever fields they carry: the well-known ones first, then the rest; one row
+    per finding with its latest state (finding_rows)."""
+    events = finding_rows(events)
     keys: list[str] = []
     for e in events:
         for k in e:
