@@ -2,6 +2,8 @@
 
     PYTHONPATH=src GANKIT_DATA=../shared/data python scripts/compare_recipes.py \
         --pair mlp-mnist:mlp-mnist-modern --images 30000 --seeds 0,1,2
+    python scripts/compare_recipes.py --images 32000 --score mlp-mnist-modern \
+        --score mlp-mnist-modern,model.init=default --score mlp-mnist-modern,loss.kind=bce,loss.r1_gamma=0
 
 For each seed: the modern preset trains `--images` images and is timed; the seed preset trains the
 same number of images ("equal images"), then as many images as its own measured rate fits into the
@@ -52,7 +54,13 @@ def train_and_score(preset: str, seed: int, images: int, n: int, data_root, over
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pair", action="append", required=True, help="SEED_PRESET:MODERN_PRESET (repeatable)")
+    ap.add_argument("--pair", action="append", default=[], help="SEED_PRESET:MODERN_PRESET (repeatable)")
+    ap.add_argument(
+        "--score",
+        action="append",
+        default=[],
+        help="PRESET[,key=value,...]: train and score this one recipe for --images (repeatable; ablations)",
+    )
     ap.add_argument(
         "--images", type=int, default=30000, help="images the modern preset sees (and the seed's, equal images)"
     )
@@ -65,6 +73,14 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
+    if not args.pair and not args.score:
+        ap.error("give --pair SEED:MODERN or --score PRESET[,key=value,...]")
+    for spec in args.score:
+        preset, *extra = spec.split(",")
+        for seed in seeds:
+            r = train_and_score(preset, seed, args.images, args.n, args.data_root, [*args.overrides, *extra])
+            r["preset"] = spec[:40]
+            rows.append({**r, "when": "equal images"})
     for pair in args.pair:
         seed_preset, modern = pair.split(":")
         for seed in seeds:
@@ -79,7 +95,7 @@ def main(argv=None) -> int:
                     f"FID {r['fid']:.2f} classes {r['classes']} class_kl {r['class_kl']:.3f}",
                     file=sys.stderr,
                 )
-    print(f"{'preset':24} {'compared at':13} {'images':>7} {'seconds':>8} {'FID':>14} {'classes':>10} {'class_kl':>9}")
+    print(f"{'preset':40} {'compared at':13} {'images':>7} {'seconds':>8} {'FID':>14} {'classes':>10} {'class_kl':>9}")
     for preset, when in dict.fromkeys((r["preset"], r["when"]) for r in rows):
         group = [r for r in rows if r["preset"] == preset and r["when"] == when]
 
@@ -90,7 +106,7 @@ def main(argv=None) -> int:
 
         classes = "/".join(str(r["classes"]) for r in group)
         print(
-            f"{preset:24} {when:13} {int(statistics.mean(r['images'] for r in group)):7d} "
+            f"{preset:40} {when:13} {int(statistics.mean(r['images'] for r in group)):7d} "
             f"{statistics.mean(r['seconds'] for r in group):8.0f} {mean_sd('fid', '.2f'):>14} {classes:>10} "
             f"{mean_sd('class_kl', '.3f'):>9}"
         )
