@@ -66,6 +66,7 @@ class ModelConfig:
     g_width: float = 1.0  # DCGAN families: G's channel widths times this
     conditional: str = "false"  # false | true | auto (true when the data have labels): G(z, y), D(x, y)
     num_classes: int = 0  # classes of a conditional model; 0 = from the data's labels
+    aux_classifier: float = 0.0  # >0 (conditional only): AC-GAN, a class head on D's features; its cross-entropy times this joins D's and G's losses
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,15 @@ def validate(cfg: Config) -> Config:
         raise GankitError(f"train.max_rollbacks must be 0 or more (got {cfg.train.max_rollbacks})")
     if not 0 < cfg.train.rollback_lr_factor < 1:
         raise GankitError(f"train.rollback_lr_factor must be in (0, 1), e.g. 0.5 (got {cfg.train.rollback_lr_factor})")
+    if cfg.model.aux_classifier < 0:
+        raise GankitError(
+            f"model.aux_classifier must be 0 (off) or a positive weight, e.g. 1.0 (got {cfg.model.aux_classifier})"
+        )
+    if cfg.model.aux_classifier > 0 and cfg.model.conditional == "false":
+        raise GankitError(
+            "model.aux_classifier (AC-GAN) classifies images by the labels they were drawn for; "
+            "it needs a conditional model (model.conditional = true or auto)"
+        )
     if cfg.model.num_classes < 0 or cfg.model.num_classes == 1:
         raise GankitError(f"model.num_classes must be 0 (from the data) or at least 2 (got {cfg.model.num_classes})")
     pack = cfg.model.d_pack

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..errors import GankitError, did_you_mean
 from .classes import class_coverage
-from .conditional import conditional_accuracy
+from .conditional import class_fid, conditional_accuracy
 from .frechet import fid, frechet_distance, gaussian_stats
 from .inception_score import inception_score
 from .kid import kid
@@ -31,6 +31,7 @@ class Metric:
     takes: str  # features: fn(real, fake) | logits: fn(fake_logits) | images: fn(real, fake) uint8 images
     #             | toy: fn(samples, distribution)
     #             | labelled_logits: fn(fake_logits, requested_labels) (conditional generators)
+    #             | labelled_features: fn(real, real_labels, fake, requested_labels) (conditional generators)
     domain: str  # image | 1d | 2d
     values: tuple[str, ...]
     summary: str
@@ -55,6 +56,13 @@ REGISTRY: dict[str, Metric] = {
         "image",
         ("cond_acc", "cond_acc_min", "cond_classes"),
         "conditional accuracy: samples classified as the class asked for (conditional runs, classifier nets only)",
+    ),
+    "class_fid": Metric(
+        class_fid,
+        "labelled_features",
+        "image",
+        ("fid_class", "fid_class_max"),
+        "per-class FID: each class's samples against that class's real images, mean and worst (conditional runs)",
     ),
     "swd": Metric(
         swd,
@@ -100,6 +108,8 @@ DIRECTION = {
     "cond_acc": 1,
     "cond_acc_min": 1,
     "cond_classes": 1,
+    "fid_class": -1,
+    "fid_class_max": -1,
     "ks": -1,
     "jsd": -1,
     "modes": 1,
@@ -137,7 +147,7 @@ def parse_metrics(
 ) -> list[str]:
     """'fid,kid,pr' -> ['fid', 'kid', 'pr'], checked against the registry and the data's domain;
     '' -> the domain's default set (without class coverage where no shipped classifier applies),
-    with conditional accuracy for a conditional model on MNIST/Fashion-MNIST."""
+    with conditional accuracy and per-class FID for a conditional model on MNIST/Fashion-MNIST."""
     names = [s.strip() for s in text.split(",")] if isinstance(text, str) else list(text)
     names = [n for n in names if n]
     if not names:
@@ -145,7 +155,7 @@ def parse_metrics(
             return folder_defaults(training)
         names = list((TRAIN_DEFAULTS if training else DEFAULTS)[domain])
         if conditional and data_name in ("mnist", "fashion-mnist"):
-            names.append("cond")
+            names += ["cond", "class_fid"]
         if data_name not in ("", "mnist", "fashion-mnist"):
             names = [n for n in names if n != "classes"]
         return names
@@ -157,7 +167,7 @@ def parse_metrics(
                 f"metric '{name}' is for {REGISTRY[name].domain} data, not this {domain} data; "
                 f"here use: {', '.join(n for n, m in REGISTRY.items() if m.domain == domain)}"
             )
-        if REGISTRY[name].takes == "labelled_logits" and not conditional and data_name:
+        if REGISTRY[name].takes.startswith("labelled_") and not conditional and data_name:
             raise GankitError(
                 f"metric '{name}' scores a conditional generator against the classes it was asked "
                 "for; this run is unconditional (model.conditional = false)"
@@ -166,9 +176,12 @@ def parse_metrics(
 
 
 def check_primary(primary: str, names: list[str], domain: str) -> str:
-    """The value that picks checkpoints/best.pt: `primary`, or the domain's default; it must be produced
-    by one of the metrics `names` and have a direction."""
+    """The value that picks checkpoints/best.pt: `primary`, or the domain's default (for a conditional
+    run scored by conditional accuracy: cond_acc); it must be produced by one of the metrics `names`
+    and have a direction."""
     produced = [v for n in names for v in REGISTRY[n].values if v in DIRECTION]
+    if not primary and "cond_acc" in produced:  # a conditional G is first asked to draw the class asked for
+        primary = "cond_acc"
     if not primary:  # the domain's default when it is measured, else the first measured value
         primary = PRIMARY[domain] if PRIMARY[domain] in produced or not produced else produced[0]
     if primary not in produced:

@@ -47,6 +47,7 @@ class Evaluator:
         self.distribution = None
         self._net = None
         self._images = None
+        self._labels = None  # the reference images' class labels, where the data have labels
         self._reference = None
         self.reference_split = ""
         if self.domain != "image":
@@ -74,7 +75,12 @@ class Evaluator:
         return self._net
 
     def _needs_net(self, name: str) -> bool:
-        return self.domain == "image" and REGISTRY[name].takes in ("features", "logits", "labelled_logits")
+        return self.domain == "image" and REGISTRY[name].takes in (
+            "features",
+            "logits",
+            "labelled_logits",
+            "labelled_features",
+        )
 
     def metrics(self, text="", training: bool = False) -> list[str]:
         """The metrics `text` names, checked (and their network loaded) before any work is done;
@@ -138,12 +144,24 @@ class Evaluator:
                 images = load_dataset(dataclasses.replace(d, split=self.reference_split), self.data_root)
             gen = torch.Generator().manual_seed(self.seed)
             perm = torch.randperm(len(images), generator=gen)
-            out = images.take(perm[: min(self.n, len(images))])
+            chosen = perm[: min(self.n, len(images))]
+            out = images.take(chosen)
+            labels = getattr(images, "labels", None)
+            self._labels = None if labels is None else labels[chosen]
             if d.flip:  # the loader flips half of what training sees: so does the reference
                 mask = torch.rand(len(out), generator=gen) < 0.5
                 out = torch.where(mask[:, None, None, None], out.flip(-1), out)
             self._images = out
         return self._images
+
+    def reference_labels(self) -> torch.Tensor:
+        """The class labels of reference_images() (per-class metrics); a clear error where the real data have none."""
+        self.reference_images()
+        if self._labels is None:
+            raise GankitError(
+                f"per-class metrics need labelled real images; the {self.cfg.data.name} reference here has no labels"
+            )
+        return self._labels
 
     def reference(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._reference is None:
@@ -178,10 +196,12 @@ class Evaluator:
                         f"{'class coverage' if name == 'classes' else 'conditional accuracy'} needs "
                         "one of the shipped MNIST/Fashion-MNIST classifiers"
                     )
+                if m.takes.startswith("labelled_") and labels is None:
+                    raise GankitError(f"metric '{name}' needs the labels the samples were generated for")
                 if m.takes == "labelled_logits":  # conditional accuracy: against the requested labels
-                    if labels is None:
-                        raise GankitError(f"metric '{name}' needs the labels the samples were generated for")
                     out.update(m.fn(fake_z, labels))
+                elif m.takes == "labelled_features":  # per class: real images of c against samples asked to be c
+                    out.update(m.fn(real_f, self.reference_labels(), fake_f, labels))
                 elif m.takes == "images":
                     out.update(m.fn(self.reference_images(), samples))
                 else:

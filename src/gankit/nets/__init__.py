@@ -170,9 +170,11 @@ def _conditional_networks(m, shape: tuple) -> tuple[nn.Module, nn.Module]:
                 "model.d_group > 1 scores groups of samples by their moments, which a label per "
                 "sample cannot condition; use d_group = 1 for a conditional model"
             )
-        d = LabelJoinedDiscriminator(d_arch.discriminator(m, (math.prod(shape) + k,)), k)
+        d = LabelJoinedDiscriminator(
+            d_arch.discriminator(m, (math.prod(shape) + k,)), k, getattr(m, "aux_classifier", 0) > 0
+        )
     else:
-        d = ProjectionDiscriminator(d_arch.discriminator(m, shape), k)
+        d = ProjectionDiscriminator(d_arch.discriminator(m, shape), k, getattr(m, "aux_classifier", 0) > 0)
     return g, d
 
 

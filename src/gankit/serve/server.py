@@ -2,13 +2,18 @@
 
 The server is the standard library's threading HTTP server; it keeps no state between requests.
 Every sample the page shows carries its latent vector, so the page can send latents back to
-vary one of them or to interpolate between two. Routes:
+vary one of them or to interpolate between two. A conditional generator's samples also carry
+their class label: the page asks for one class (or every class in turn), and varies or
+interpolates within the class of the picked sample. Routes:
 
     GET  /                 the page (inline CSS and script, nothing fetched from elsewhere)
-    GET  /api/info         run name, latent size and distribution, image or toy
-    POST /api/random       {"n", "seed", "truncation"}            -> {"z": [...], "images": [...]}
-    POST /api/vary         {"z", "n", "strength", "seed"}         -> the anchor first, then variations
-    POST /api/interpolate  {"a", "b", "steps"}                    -> a to b (slerp, or lerp for uniform)
+    GET  /api/info         run name, latent size and distribution, image or toy, class names (or null)
+    POST /api/random       {"n", "seed", "truncation", "label"}   -> {"z": [...], "labels": [...], "images": [...]}
+    POST /api/vary         {"z", "n", "strength", "seed", "label"} -> the anchor first, then variations
+    POST /api/interpolate  {"a", "b", "steps", "label"}           -> a to b (slerp, or lerp for uniform)
+
+"label" (conditional runs only) is a class number; left out or null, /api/random draws every
+class in turn, and vary/interpolate need it. Unconditional runs answer "labels": null.
 
 Images are PNG data URLs: one per sample for image generators; one scatter/density plot of
 all samples for toy sets. Bound to 127.0.0.1 by default: there is no authentication.
@@ -52,8 +57,12 @@ class BadRequest(Exception):
 class Playground:
     """The generator and the operations the page asks for; all inputs are checked here."""
 
-    def __init__(self, g, cfg, device: str = "cpu"):
+    def __init__(self, g, cfg, device: str = "cpu", classes: list[str] | None = None):
+        from ..nets import is_conditional
+
         self.g, self.cfg, self.device = g, cfg, device
+        self.num_classes = g.num_classes if is_conditional(g) else 0
+        self.classes = (classes or [str(i) for i in range(self.num_classes)]) if self.num_classes else None
         self.lock = threading.Lock()  # one forward pass at a time
 
     # -- inputs
@@ -83,6 +92,19 @@ class Playground:
             raise BadRequest(f"{key} must hold finite latent vectors of length {d}")
         return z
 
+    def _label(self, body: dict, n: int, required: bool) -> torch.Tensor | None:
+        """n copies of the class body["label"] names; every class in turn when it may be left out."""
+        v = body.get("label")
+        if not self.num_classes:
+            if v is not None:
+                raise BadRequest("this generator is unconditional: it takes no class label")
+            return None
+        if v is None:
+            if required:
+                raise BadRequest(f"label must name the class to stay in (0 to {self.num_classes - 1})")
+            return torch.arange(n) % self.num_classes
+        return torch.full((n,), self._int(body, "label", 0, 0, self.num_classes - 1), dtype=torch.int64)
+
     # -- operations
     def info(self) -> dict:
         m = self.cfg.model
@@ -92,6 +114,7 @@ class Playground:
             "latent_dim": m.latent_dim,
             "noise": m.noise,
             "image": not is_toy(self.cfg.data.name),
+            "classes": self.classes,
         }
 
     def random(self, body: dict) -> dict:
@@ -102,7 +125,7 @@ class Playground:
             z = latent_draw(self.cfg, n, seed, truncation)
         except GankitError as e:
             raise BadRequest(str(e)) from None
-        return self.render(z)
+        return self.render(z, self._label(body, n, required=False))
 
     def vary(self, body: dict) -> dict:
         anchor = self._latents(body.get("z"), "z")[:1]
@@ -114,22 +137,23 @@ class Playground:
             z = (anchor + strength * 0.25 * noise).clamp(0, 1 - 1e-6)
         else:
             z = anchor + strength * noise
-        return self.render(torch.cat([anchor, z]))
+        return self.render(torch.cat([anchor, z]), self._label(body, n + 1, required=True))
 
     def interpolate(self, body: dict) -> dict:
         a, b = self._latents(body.get("a"), "a")[:1], self._latents(body.get("b"), "b")[:1]
         steps = self._int(body, "steps", 8, 2, 64)
-        return self.render(interpolation(self.cfg, a, b, steps)[0])
+        # a conditional G: the whole walk in one class, so only the latent changes along it
+        return self.render(interpolation(self.cfg, a, b, steps)[0], self._label(body, steps, required=True))
 
     # -- pictures
-    def render(self, z: torch.Tensor) -> dict:
+    def render(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> dict:
         with self.lock:
-            x = generate(self.g, z, self.device, to_cpu=True)
+            x = generate(self.g, z, self.device, to_cpu=True, labels=labels)
         if x.dim() == 4:
             images = [_png_url(_tile(img)) for img in x]
         else:
             images = [_png_url(self._toy_plot(x))]
-        return {"z": z.tolist(), "images": images}
+        return {"z": z.tolist(), "labels": None if labels is None else labels.tolist(), "images": images}
 
     def _toy_plot(self, x: torch.Tensor) -> bytes:
         from ..data.toy import TOY_SETS
@@ -205,11 +229,13 @@ def make_server(
     run_path, host: str = "127.0.0.1", port: int = 8000, checkpoint: str = "last", device: str = "cpu"
 ) -> ThreadingHTTPServer:
     """The server, bound and ready (port 0 = any free port); call serve_forever() on it."""
-    from ..generation.sampling import load_generator
+    from ..generation.sampling import class_names, load_generator
+    from ..nets import is_conditional
 
     g, cfg = load_generator(run_path, checkpoint, device)
+    classes = class_names(run_path, cfg) if is_conditional(g) else None
     try:
-        server = ThreadingHTTPServer((host, port), make_handler(Playground(g, cfg, device)))
+        server = ThreadingHTTPServer((host, port), make_handler(Playground(g, cfg, device, classes)))
     except OSError as e:
         raise GankitError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another --port") from None
     server.daemon_threads = True

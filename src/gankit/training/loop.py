@@ -23,6 +23,7 @@ from ..diagnosis.sample_stats import SampleStats
 from ..errors import GankitError
 from ..generation.latent import generate, sample_latent
 from ..nets import count_parameters
+from ..nets.conditional import auxiliary_loss
 from ..plots import save_grid, save_toy_plot
 from ..run import RunDir
 from .callbacks import Callback
@@ -69,6 +70,8 @@ class Trainer:
         self.stop = StopRequest()
         # conditional (model.conditional): classes of G(z, y) / D(x, y); 0 = unconditional
         self.num_classes = self.cfg.model.num_classes if self.cfg.model.conditional == "true" else 0
+        if self.cfg.model.aux_classifier > 0 and self.dist.enabled:  # D.classify runs outside DDP's forward
+            raise GankitError("model.aux_classifier (AC-GAN) runs in one process only; drop it or train on one device")
         # fixed noise, drawn from its own generator so it is the same whatever the device
         self.fixed_noise = self.noise(self.grid_size(), torch.Generator().manual_seed(self.cfg.seed + 1))
         # diversity of G's samples at log time (for the diagnosis), from noise fixed like fixed_noise
@@ -137,6 +140,9 @@ class Trainer:
         # conditional: D(x, y) with the real batch's labels and the fakes' sampled ones
         real_out, fake_out = D_train(real, *_y(y_real)), D_train(fake, *_y(y_fake))  # DDP all-reduces D's grads
         loss = obj.d_loss(real_out, fake_out)
+        if self.cfg.model.aux_classifier > 0:  # AC-GAN: D's class head learns the labels of both halves
+            w = self.cfg.model.aux_classifier
+            loss = loss + w * (auxiliary_loss(self.D, real, y_real) + auxiliary_loss(self.D, fake, y_fake))
         penalty = obj.penalty(_with_labels(self.D, y_real), real, fake)
         if penalty is not None:
             loss = loss + penalty
@@ -174,6 +180,8 @@ class Trainer:
         real_out = self.D(real_seen, *_y(y_real)) if needs_real else None
         fake_out = self.D(fake_seen, *_y(y_fake))  # conditional: D(G(z, y), y)
         loss = obj.g_loss(fake_out, real_out) if needs_real else obj.g_loss(fake_out)
+        if self.cfg.model.aux_classifier > 0:  # AC-GAN: G's samples should be classified as asked
+            loss = loss + self.cfg.model.aux_classifier * auxiliary_loss(self.D, fake_seen, y_fake)
         return loss + obj.g_extra(self.D, real_seen, fake_seen) if matching else loss
 
     def _g_paused_step(self, fake: torch.Tensor, real: torch.Tensor, y_fake=None, y_real=None) -> None:
