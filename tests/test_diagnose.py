@@ -43,7 +43,8 @@ def test_d_overpowering_starts_at_the_first_record_of_the_streak():
     f = findings[0]
     assert f.kind == "d_overpowering" and f.start_step == 70 and f.end_step == 110 and f.active
     assert f.evidence["d_acc"] == pytest.approx(0.99)
-    assert any("optim.d.lr" in r for r in f.remedies) and any("train.d_steps" in r for r in f.remedies)
+    # D already trains once per G step at G's rate: neither "fewer D steps" nor "D's rate down to G's"
+    assert not any("train.d_steps" in r for r in f.remedies) and "--set loss.r1_gamma=" in f.remedies[0]
 
 
 def test_fewer_than_persist_records_raise_nothing():
@@ -144,7 +145,8 @@ def test_context_from_a_preset_and_the_finding_text():
     ctx = Context.from_config(load_preset("ring-2d", ["optim.d.lr=5e-3", "train.d_steps=5"]))
     assert ctx.d_lr == 5e-3 and ctx.d_steps == 5
     text = diagnose(records((4, D_WINS)), ctx)[0].describe()
-    assert "steps 10 - end of run (still active)" in text and "optim.d.lr = 0.005" in text
+    assert "steps 10 - end of run (still active)" in text and "(0.005 now) (--set optim.d.lr=0.001)" in text
+    assert "--set train.d_steps=1" in text
 
 
 # ---------------------------------------------------------------- sample statistics

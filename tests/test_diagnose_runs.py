@@ -83,7 +83,7 @@ def test_cli_records_the_divergence_and_diagnose_reports_it(tmp_path, capsys):
     assert any(e.get("event") == "diagnosis" and e["kind"] == "divergence" and e["change"] == "start" for e in events)
     assert main(["diagnose", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "divergence: steps 10" in text and "remedy: lower the learning rates" in text
+    assert "divergence: steps 10" in text and "remedy: learning rates 10x lower" in text
     assert main(["diagnose", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[0])["kind"] == "divergence"
 

@@ -17,6 +17,7 @@ import logging
 from . import config as C
 from . import distributed
 from .callbacks import basic_callbacks, default_callbacks
+from .callbacks.balance import with_balance
 from .errors import GankitError
 from .run import RunDir
 from .training.experiment import build
@@ -69,6 +70,7 @@ def make_trainer(
         cfg = exp.cfg
         _write_classes(run, exp)
     extra = [*(default_callbacks(cfg, run, data_root, history, metrics) if diagnose else []), *(callbacks or [])]
+    extra = with_balance(cfg, extra, run, data_root, history=history)  # train.balance = auto: after the diagnosis
     return Trainer(exp, run, basic_callbacks(cfg, run, progress, extra), progress)
 
 
@@ -131,7 +133,8 @@ def resume(
     if device:
         data["device"] = device
     cfg = C.from_saved(data)
-    history = run.read_stats() if diagnose else None  # the diagnosis goes on from the earlier records
+    # the diagnosis (and the balance controller) go on from the earlier records
+    history = run.read_stats() if diagnose or cfg.train.balance == "auto" else None
     trainer = make_trainer(cfg, run, data_root, progress, callbacks, diagnose=diagnose, history=history, **parts)
     trainer.load_state_dict(state)
     if trainer.pos.step < trainer.total_steps:

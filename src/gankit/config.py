@@ -118,6 +118,7 @@ class TrainConfig:
     sync_bn: bool = False  # several GPUs: batch norm over the global batch (SyncBatchNorm; CUDA only)
     dist_timeout: float = 1800.0  # several processes: seconds a collective waits for a lost rank before failing
     g_pause_below: float = 0.0  # >0: skip G's updates while D's accuracy (last log interval) is below this
+    balance: str = "off"  # off | auto: a bounded controller acts on the live diagnosis (R1, rates, D steps, ADA)
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ CHOICES = {
     "eval.reference": ("auto", "train", "holdout"),
     "train.order": ("d-first", "g-first"),
     "train.lr_schedule": ("constant", "cosine"),
+    "train.balance": ("off", "auto"),
     "log.tensorboard": ("auto", "on", "off"),
     "log.progress": ("auto", "bar", "plain", "off"),
     "train.on_nan": ("stop", "rollback"),

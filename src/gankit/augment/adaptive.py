@@ -40,6 +40,16 @@ class Augment:
     def from_config(cls, a, device) -> Augment:
         return cls(a.policy, a.p, a.ada_target, a.ada_interval, a.ada_images, a.translation, a.cutout, device)
 
+    def switch_on(self, policy: str, target: float) -> None:
+        """Start augmenting during a run (train.balance = auto, for an overfitting D): ADA from p = 0,
+        so D's inputs change only as fast as the overfitting heuristic asks."""
+        self.ops = parse_policy(policy)
+        self.target = target
+        self.p.zero_()
+        self.sign_sum.zero_()
+        self.count.zero_()
+        self.steps = 0
+
     @property
     def enabled(self) -> bool:
         return bool(self.ops)

@@ -27,6 +27,9 @@ import itertools
 import math
 from dataclasses import asdict, dataclass, field
 
+from ..names import TOY_DATA
+from .remedies import remedy_list
+
 PERSIST = 3  # records in a row for a finding to start or to clear
 WARMUP = 5  # logs not judged for mode collapse: G starts from a narrow output at initialisation
 # The balance rules (d_overpowering, g_overpowering, vanishing_g_gradients) are not announced in
@@ -156,6 +159,10 @@ class Context:
     r1_gamma: float = 0.0
     ema: float = 0.0
     flip: bool = False
+    d_batch_norm: bool = False  # D normalises with batch norm: no per-sample penalty (R1) can be right
+    image: bool = False  # image data (else a toy set): sets the scale of a suggested R1
+    g_beta1: float = 0.5
+    d_beta1: float = 0.5
 
     @classmethod
     def from_config(cls, cfg) -> Context:
@@ -166,7 +173,7 @@ class Context:
             g_form=cfg.loss.g_form,
             real_target=cfg.loss.real_target,
             fake_target=cfg.loss.fake_target,
-            d_lr=cfg.optim.d.lr,
+            d_lr=cfg.optim.d_lr_ratio * cfg.optim.g.lr if cfg.optim.d_lr_ratio > 0 else cfg.optim.d.lr,
             g_lr=cfg.optim.g.lr,
             d_steps=cfg.train.d_steps,
             d_arch=cfg.model.d,
@@ -177,6 +184,10 @@ class Context:
             r1_gamma=cfg.loss.r1_gamma,
             ema=cfg.train.ema,
             flip=cfg.data.flip,
+            d_batch_norm=cfg.model.d.startswith("dcgan") and cfg.model.d_norm == "batch",
+            image=cfg.data.name not in TOY_DATA,
+            g_beta1=cfg.optim.g.beta1,
+            d_beta1=cfg.optim.d.beta1,
         )
 
     @property
@@ -232,62 +243,8 @@ def _finite(x) -> bool:
 
 
 def remedies(kind: str, ctx: Context) -> list[str]:
-    wgan = next((k for k in ctx.loss_kinds if k.startswith("wgan")), None)
-    wgan_text = "a WGAN-GP loss" + (f' (loss.kind = "{wgan}")' if wgan else "")
-    d_too_fast = [
-        f"lower D's learning rate (optim.d.lr = {ctx.d_lr:g} now; G's is {ctx.g_lr:g})",
-        f"train D less often (train.d_steps = {ctx.d_steps} now)",
-        wgan_text,
-    ]
-    r1 = f"an R1 penalty on D (loss.r1_gamma = 0.1, as ring-2d-stable; {ctx.r1_gamma:g} now)"
-    ema = f"samples from a moving average of G's weights (train.ema = 0.999; {ctx.ema:g} now)"
-    if kind == "d_overpowering":
-        return d_too_fast + ["one-sided label smoothing: real labels 0.9 instead of 1 (loss.real_target = 0.9)"]
-    if kind == "vanishing_g_gradients":
-        out = d_too_fast
-        if ctx.g_form == "minimax":
-            out = [
-                (
-                    "train G to maximise log D(G(z)) instead of minimising log(1 - D(G(z))) "
-                    '(loss.g_form = "non-saturating")'
-                )
-            ] + out
-        return out
-    if kind == "mode_collapse":
-        return d_too_fast + [r1, "watch the samples, not only the losses: G repeats a few outputs"]
-    if kind == "partial_mode_collapse":
-        return [r1, ema, f"lower both learning rates (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g})", wgan_text]
-    if kind == "overfitting_d":
-        flip = "" if ctx.flip else " (data.flip = true: random horizontal flips)"
-        return [
-            f"augment D's inputs{flip}",
-            "more training images",
-            r1,
-            f"a smaller D (fewer or narrower layers, dropout in D: model.dropout; model.d = {ctx.d_arch!r})",
-        ]
-    if kind == "g_overpowering":
-        return [
-            f"more D capacity (a wider or deeper D: model.hidden / model.layers / model.d = {ctx.d_arch!r})",
-            f"pause G: train D more often per G step (train.d_steps = {ctx.d_steps} now)",
-            f"lower G's learning rate or raise D's (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g})",
-            "a perceptual loss",
-            "image-quality metrics, to judge the samples D no longer judges",
-        ]
-    if kind == "divergence":
-        return [
-            (
-                f"lower the learning rates (optim.g.lr = {ctx.g_lr:g}, optim.d.lr = {ctx.d_lr:g}), e.g. by 10x, "
-                "and start again or resume from the last checkpoint"
-            ),
-            wgan_text,
-        ]
-    if kind == "oscillation":
-        return [
-            "neither side may run away from the other: lower both learning rates",
-            "less momentum: Adam beta1 = 0.5 (optim.g.beta1 / optim.d.beta1) as the DCGAN seeds use",
-            wgan_text,
-        ]
-    return []
+    """The remedies a finding prints (diagnosis/remedies.py), each with the --set that applies it."""
+    return [str(r) for r in remedy_list(kind, ctx)]
 
 
 # ---------------------------------------------------------------- the rules
@@ -629,6 +586,10 @@ class Diagnoser:
                         tr.open = None
                         tr.misses = 0
         return events
+
+    def active(self) -> list[Finding]:
+        """The findings that hold now (started and not cleared)."""
+        return [tr.open for tr in self.tracks.values() if tr.open is not None]
 
     def finish(self) -> list[tuple[str, Finding]]:
         """At the end of the records: a balance or collapse finding that held for PERSIST records up

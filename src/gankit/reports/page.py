@@ -36,6 +36,11 @@ def diagnosis_events(records: list[dict]) -> list[dict]:
     return [r for r in records if r.get("event") == "diagnosis"]
 
 
+def balance_events(records: list[dict]) -> list[dict]:
+    """What train.balance = auto did, and why (callbacks/balance.py)."""
+    return [r for r in records if r.get("event") == "balance"]
+
+
 def metric_series(records: list[dict]) -> dict[str, list[tuple[float, float]]]:
     """{metric name: [(step, value), ...]} from metrics.jsonl records (step, metric, value)."""
     series: dict[str, list[tuple[float, float]]] = {}
@@ -421,6 +426,9 @@ def build_report(run_path) -> str:
         body = diagnosis_table(findings)
     else:
         body = '<p class="empty">No diagnosis findings recorded.</p>'
+    actions = balance_events(records)
+    if actions:
+        body += "<h3>What train.balance = auto did</h3>" + _table(actions, ["step", "finding", "action", "reason"])
     sections.append(_section("diagnosis", "Diagnosis", body))
 
     if grids:

@@ -11,6 +11,7 @@ are read once every `log_every` steps, so the step never waits on the host.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from ..nets import count_parameters
 from ..plots import save_grid, save_toy_plot
 from ..run import RunDir
 from .callbacks import Callback
+from .controls import Controls
 from .experiment import Experiment
 from .interrupts import StopRequest, stop_on_signals
 from .optim import grad_norm, learning_rates
@@ -73,6 +75,8 @@ class Trainer:
         self.sample_stats = SampleStats(self.dataset, self.cfg.seed)
         self.diagnostic_noise = self.noise(self.sample_stats.n, torch.Generator().manual_seed(self.cfg.seed + 2))
         self.g_paused = False  # train.g_pause_below: decided at each log from the interval's D accuracy
+        self.controls = Controls.from_config(self.cfg)  # what train.balance = auto may change
+        self._lr_controlled = False  # set once a control moved a learning rate: from then on it is applied
 
     @property
     def total_steps(self) -> int:
@@ -244,7 +248,7 @@ class Trainer:
                 for step, epoch, batch, group in self.schedule.groups(
                     self.loader, self.pos.step, self.pos.epoch, self.pos.batch
                 ):
-                    apply_lr_scale(self.schedule.lr_scale(step), self.opt_g, self.opt_d)
+                    self._apply_lr(step)
                     self.train_group(group)
                     self.pos.step, self.pos.epoch, self.pos.batch = step + 1, epoch, batch + len(group)
                     clock.seen += len(group)
@@ -269,6 +273,26 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
+
+    def set_controls(self, **changes) -> None:
+        """Change what may change while training (gankit.training.controls); the next step uses it."""
+        for k, v in changes.items():
+            setattr(self.controls, k, v)
+        self._lr_controlled = self._lr_controlled or self.controls.g_lr != 1.0 or self.controls.d_lr != 1.0
+        self.schedule.d_steps = self.controls.d_steps
+        obj = self.objective  # frozen: a changed R1 is a new objective (a user's own loss may have no R1)
+        if dataclasses.is_dataclass(obj) and getattr(obj, "r1_gamma", None) not in (None, self.controls.r1_gamma):
+            self.objective = dataclasses.replace(obj, r1_gamma=self.controls.r1_gamma)
+        self.controls.apply_augment(self.exp.augment)
+
+    def _apply_lr(self, step: int) -> None:
+        """The schedule's factor, times the controls' factor of each side (train.balance = auto)."""
+        scale, c = self.schedule.lr_scale(step), self.controls
+        if not self._lr_controlled:
+            apply_lr_scale(scale, self.opt_g, self.opt_d)
+        else:
+            apply_lr_scale((scale if scale is not None else 1.0) * c.g_lr, self.opt_g)
+            apply_lr_scale((scale if scale is not None else 1.0) * c.d_lr, self.opt_d)
 
     def _after_step(self, bar, clock) -> None:
         t = self.cfg.train
@@ -322,7 +346,7 @@ class Trainer:
         the next interval's pause is decided from this one's D accuracy: no host sync in the step."""
         if self.exp.augment.enabled:
             record["augment_p"] = float(self.exp.augment.p)
-        bound = self.cfg.train.g_pause_below
+        bound = self.controls.g_pause_below
         if bound > 0:
             record["g_paused"] = float(self.g_paused)
             self.g_paused = record["d_acc"] < bound
@@ -360,7 +384,8 @@ class Trainer:
             **({"g_ema": self.g_ema.state_dict(), "ema_updates": self.g_ema.updates} if self.g_ema else {}),
             # issue 17's remedies: ADA's p and accumulators, and the G pause, continue exactly on resume
             **({"augment": self.exp.augment.state_dict()} if self.exp.augment.enabled else {}),
-            **({"g_paused": self.g_paused} if self.cfg.train.g_pause_below > 0 else {}),
+            **({"g_paused": self.g_paused} if self.controls.g_pause_below > 0 else {}),
+            **({"controls": self.controls.state_dict()} if self.cfg.train.balance != "off" else {}),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -383,6 +408,9 @@ class Trainer:
             self.g_ema.load_state_dict(state["g_ema"], int(state["ema_updates"]))
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.pos = Position(**state["position"])
+        if "controls" in state:  # before the augmentation: the controller may have switched it on
+            self.controls.load_state_dict(state["controls"])
+            self.set_controls()
         if self.exp.augment.enabled and "augment" in state:
             self.exp.augment.load_state_dict(state["augment"])
         self.g_paused = bool(state.get("g_paused", False))

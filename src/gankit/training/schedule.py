@@ -16,13 +16,14 @@ class Schedule:
     def __init__(self, train_cfg, batches_per_epoch: int):
         self.t = train_cfg
         self.batches_per_epoch = batches_per_epoch
+        self.d_steps = train_cfg.d_steps  # after the start phase; train.balance = auto may change it
         by_epochs = self.steps_in_epochs(train_cfg.epochs) if train_cfg.epochs else math.inf
         self.total_steps = int(min(by_epochs, train_cfg.steps or math.inf))  # computed once
 
     def d_steps_at(self, step: int) -> int:
         """D steps of the G step numbered `step` (from 0)."""
         t = self.t
-        return t.d_steps_start if step < t.d_steps_start_for else t.d_steps
+        return t.d_steps_start if step < t.d_steps_start_for else self.d_steps
 
     def steps_in_epochs(self, epochs: int) -> int:
         """G steps that `epochs` epochs hold."""

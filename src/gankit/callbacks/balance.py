@@ -1,0 +1,197 @@
+"""train.balance = auto: a bounded controller that acts on the live diagnosis.
+
+After each log it reads the findings the diagnosis holds open and takes one step of the remedy
+for each: when the finding starts, and again every COOLDOWN_LOGS logs while it still holds. Every
+step is bounded (a learning rate comes down to the other side's and then at most LR_RANGE-fold lower, D steps
+stay in 1..D_STEPS_MAX) and
+recorded in stats.jsonl as {"event": "balance", ...} with its reason, which the report shows.
+
+    D overpowers G / G's gradients vanish  ->  R1 on D, then D slowed to G's speed, then halved
+    G overpowers D                         ->  G slowed to D's speed, then more D steps, then halved
+    (partial) mode collapse                ->  R1 on D (an imbalance found at the same time is
+                                               treated first)
+
+A side's speed is its learning rate times its updates per step (D steps per G step).
+    oscillation / divergence               ->  both learning rates lower
+    D overfits (images)                    ->  ADA switched on (translation + cutout, target 0.6)
+
+The controller never raises a learning rate; it slows one side down, regularises D (R1, where
+D has no batch norm, which would make the penalty wrong) or augments.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..training.callbacks import Callback
+from .diagnosis import DiagnosisCallback
+
+COOLDOWN_LOGS = (
+    10  # logs between two actions on one finding: it needs 3 clean logs to clear, and R1 takes longer to act
+)
+LR_RANGE = 4.0  # below where it started or was equalized, a rate is halved at most twice: the run keeps learning
+LR_STEP = 0.5  # each action halves a learning rate
+D_STEPS_MAX = 5  # the WGAN paper's critic steps per G step
+ADA_POLICY = "translation,cutout"  # DiffAugment's geometric ops: colour shifts would change what G must draw
+ADA_TARGET = 0.6  # ADA's r_t target (Karras et al. 2020)
+R1_GAMMA_TOY = 0.1  # ring-2d-stable's gamma: keeps D smooth around 2-D data of unit scale
+R1_GAMMA_IMAGES = 1.0  # R3GAN's order of magnitude for small images in [-1, 1]
+EQUAL_MARGIN = 1.5  # a side is "faster" when it moves more than 1.5x as fast as the other
+BALANCE_FIRST = ("d_overpowering", "g_overpowering", "vanishing_g_gradients")
+
+
+def _say(text: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(text, file=sys.stderr)
+
+
+class BalanceCallback(Callback):
+    """Acts on `diagnosis`'s open findings (it must come after it in the callback list)."""
+
+    def __init__(self, diagnosis: DiagnosisCallback, run=None, verbose: bool = True, history: list[dict] | None = None):
+        self.diagnosis = diagnosis
+        self.run = run
+        self.verbose = verbose
+        self.last_action: dict[str, int] = {}  # finding kind -> step of the last action on it
+        self.actions: list[dict] = []
+        self.floor: dict[str, float] = {}  # side -> the lowest factor its learning rate may reach
+        for event in history or []:  # a resumed run: the same cool-downs and floors as if never stopped
+            if event.get("event") == "balance":
+                self._remember(event)
+
+    def _remember(self, event: dict) -> None:
+        self.actions.append(event)
+        self.last_action[event["finding"]] = event["step"]
+        for side in ("g", "d"):
+            if f"floor_{side}" in event:
+                self.floor[side] = event[f"floor_{side}"]
+
+    def on_log(self, trainer, record: dict) -> None:
+        step, cooldown = record["step"], COOLDOWN_LOGS * trainer.cfg.train.log_every
+        for finding in self.diagnosis.diagnoser.active():
+            last = self.last_action.get(finding.kind)
+            if last is not None and step - last < cooldown:
+                continue
+            floors = dict(self.floor)
+            change = self._remedy(trainer, finding.kind)
+            if change is None:
+                continue
+            action, reason, changes = change
+            trainer.set_controls(**changes)
+            event = {
+                "event": "balance",
+                "step": step,
+                "finding": finding.kind,
+                "action": action,
+                "reason": reason,
+                **{f"set_{k}": v for k, v in changes.items()},
+                **{f"floor_{k}": v for k, v in self.floor.items() if floors.get(k) != v},
+            }
+            self._remember(event)
+            if self.run is not None:
+                self.run.append_stats(event)
+            if self.verbose:
+                _say(f"gankit: balance at step {record['step']}: {action} ({reason})")
+
+    def _remedy(self, trainer, kind: str):
+        """(what was done, why, the controls that change) or None where nothing is left to do."""
+        if kind in ("d_overpowering", "vanishing_g_gradients"):
+            why = "D overpowers G" if kind == "d_overpowering" else "G's gradients vanish: D rejects every fake"
+            return _r1(trainer, why) or self._slow(trainer, "d", why)
+        if kind == "g_overpowering":
+            why = "G overpowers D: D can no longer tell real from fake"
+            c = trainer.controls
+            return self._equalize(trainer, "g", why) or (
+                _change(c, "d_steps", c.d_steps + 1, why) if c.d_steps < D_STEPS_MAX else self._halve(c, "g", why)
+            )
+        if kind in ("mode_collapse", "partial_mode_collapse"):
+            if any(f.kind in BALANCE_FIRST for f in self.diagnosis.diagnoser.active()):
+                return None  # an imbalance is the likelier cause: its remedy comes first
+            # R1 alone: slowing either side down does not bring lost modes back (measured on ring-2d)
+            return _r1(trainer, "G's samples collapse onto a few modes")
+        if kind in ("oscillation", "divergence"):
+            why = "the game oscillates" if kind == "oscillation" else "the statistics run away"
+            c = trainer.controls
+            g, d = self._halve(c, "g", why), self._halve(c, "d", why)
+            if g is None and d is None:
+                return None
+            changes = {**(g[2] if g else {}), **(d[2] if d else {})}
+            return "; ".join(x[0] for x in (g, d) if x), why, changes
+        if kind == "overfitting_d" and trainer.dataset.is_image and not trainer.exp.augment.enabled:
+            return (
+                f"augmentation on: {ADA_POLICY}, adaptive (ADA, target r_t {ADA_TARGET})",
+                "D memorises the training images",
+                {"augment_policy": ADA_POLICY, "augment_target": ADA_TARGET},
+            )
+        return None
+
+    def _slow(self, trainer, side: str, why: str):
+        """Slow `side` down: first to the other side's speed at once, then halving its rate."""
+        return self._equalize(trainer, side, why) or self._halve(trainer.controls, side, why)
+
+    def _equalize(self, trainer, side: str, why: str):
+        """Bring the faster `side` down to the other's speed (learning rate x D steps per G step):
+        the seeds train both at one rate. None when `side` is not clearly the faster one."""
+        c = trainer.controls
+        g, d = _speeds(trainer)
+        mine, other = (g, d) if side == "g" else (d, g)
+        if mine <= EQUAL_MARGIN * other:
+            return None
+        lr_now = trainer.opt_g.param_groups[0]["lr"] if side == "g" else trainer.opt_d.param_groups[0]["lr"]
+        factor = getattr(c, f"{side}_lr") * other / mine * (1 if side == "g" else c.d_steps)
+        changes = {f"{side}_lr": factor, **({"d_steps": 1} if side == "d" else {})}
+        self.floor[side] = factor / LR_RANGE
+        name = "G" if side == "g" else "D"
+        steps = f" and 1 D step per G step (was {c.d_steps})" if side == "d" and c.d_steps > 1 else ""
+        new_lr = lr_now * factor / getattr(c, f"{side}_lr")
+        return f"{name}'s learning rate {lr_now:.3g} -> {new_lr:.3g}{steps}, as fast as the other side", why, changes
+
+    def _halve(self, c, side: str, why: str):
+        """Halve one side's learning rate, down to LR_RANGE-fold below where it started (or was equalized)."""
+        factor = getattr(c, f"{side}_lr")
+        new = factor * LR_STEP
+        if new < self.floor.get(side, 1 / LR_RANGE) - 1e-12:
+            return None
+        name = "G" if side == "g" else "D"
+        return f"{name}'s learning rate x{LR_STEP:g} (x{new:.3g} of the configured rate)", why, {f"{side}_lr": new}
+
+
+def _speeds(trainer) -> tuple[float, float]:
+    """How fast each side moves per G step: G's learning rate, and D's times its steps."""
+    return trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"] * trainer.controls.d_steps
+
+
+def _r1(trainer, why: str):
+    """An R1 penalty on D where there is none and it can be right (D without batch norm)."""
+    if trainer.controls.r1_gamma > 0 or not hasattr(trainer.objective, "r1_gamma") or _batch_norm(trainer.D):
+        return None
+    gamma = R1_GAMMA_IMAGES if trainer.dataset.is_image else R1_GAMMA_TOY
+    return f"R1 penalty on D on (gamma {gamma:g})", why, {"r1_gamma": gamma}
+
+
+def _batch_norm(net) -> bool:
+    from torch import nn
+
+    kinds = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+    return any(isinstance(m, kinds) for m in net.modules())
+
+
+def _change(c, key: str, value, why: str):
+    return f"{key.replace('_', ' ')} {getattr(c, key)} -> {value}", why, {key: value}
+
+
+def with_balance(
+    cfg, callbacks: list, run=None, data_root=None, verbose: bool = True, history: list[dict] | None = None
+) -> list:
+    """`callbacks` with the controller after the diagnosis it reads (a quiet diagnosis is added
+    when there is none) when cfg.train.balance is auto; else `callbacks` unchanged."""
+    if cfg.train.balance != "auto":
+        return callbacks
+    from ..diagnosis.rules import Context
+
+    diagnosis = next((cb for cb in callbacks if isinstance(cb, DiagnosisCallback)), None)
+    if diagnosis is None:
+        diagnosis = DiagnosisCallback(Context.from_config(cfg), None, history, verbose=False, data_root=data_root)
+        callbacks = [*callbacks, diagnosis]
+    return [*callbacks, BalanceCallback(diagnosis, run, verbose, history)]

@@ -1,0 +1,95 @@
+"""train.balance = auto: the controller acts on the live diagnosis, within bounds, says why, and a
+resumed run continues exactly; remedies a finding prints can be applied as written."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tiny import tiny_config
+
+from gankit.api import make_trainer, resume
+from gankit.config import load_preset
+from gankit.diagnosis.remedies import remedy_list
+from gankit.diagnosis.rules import Context
+from gankit.run import RunDir
+
+# D far faster than G (the diagnosis table's d_overpowering row): D wins from the first logs
+D_WINS = ["optim.d.lr=5e-3", "optim.g.lr=1e-4", "train.d_steps=5", "train.log_every=5", "data.size=16384"]
+
+
+@pytest.fixture(autouse=True)
+def short_warmups(monkeypatch):
+    """The diagnosis judges balance from step 20 instead of 300: the same rules, a shorter test."""
+    from gankit.diagnosis import rules
+
+    monkeypatch.setattr(rules, "BALANCE_WARMUP_STEPS", 20)
+    monkeypatch.setattr(rules, "COLLAPSE_WARMUP_STEPS", 20)
+
+
+def d_wins(steps: int, balance: str = "auto"):
+    return tiny_config([*D_WINS, f"train.steps={steps}", f"train.balance={balance}", "train.epochs=1000"])
+
+
+def balance_events(run: RunDir) -> list[dict]:
+    return [r for r in run.read_stats() if r.get("event") == "balance"]
+
+
+def test_the_controller_regularises_then_slows_down_an_overpowering_d(tmp_path):
+    run = RunDir.create("x", tmp_path / "run")
+    trainer = make_trainer(d_wins(100), run, progress=False)
+    trainer.fit()
+    events = balance_events(run)
+    # first R1 on D (an MLP D: the penalty is right), then D down to G's speed: 1 D step at G's rate
+    assert events[0]["set_r1_gamma"] == 0.1 and "R1" in events[0]["action"] and events[0]["reason"]
+    assert trainer.objective.r1_gamma == 0.1
+    slowed = next(e for e in events if "set_d_steps" in e)
+    assert slowed["set_d_steps"] == 1 and slowed["step"] >= 20  # not before the balance warm-up
+    assert trainer.schedule.d_steps == 1
+    assert "0.005 -> 0.0001" in slowed["action"]
+    assert 1e-4 / 4 - 1e-12 <= trainer.opt_d.param_groups[0]["lr"] <= 1e-4  # then halved, at most LR_RANGE-fold
+    assert trainer.opt_g.param_groups[0]["lr"] == 1e-4  # G untouched
+    from gankit.reports.page import build_report
+
+    page = build_report(run.path)  # the report lists what the controller did, and why
+    assert "What train.balance = auto did" in page and "R1 penalty on D on" in page and "D overpowers G" in page
+    # ... and with the controller off nothing moves
+    plain = make_trainer(d_wins(100, "off"), None, progress=False)
+    plain.fit()
+    assert plain.opt_d.param_groups[0]["lr"] == 5e-3 and plain.schedule.d_steps == 5
+    assert plain.objective.r1_gamma == 0
+
+
+def test_a_resumed_balanced_run_equals_one_that_never_stopped(tmp_path):
+    straight = make_trainer(d_wins(130), RunDir.create("a", tmp_path / "a"), progress=False)
+    straight.fit()
+    first = RunDir.create("b", tmp_path / "b")
+    make_trainer(d_wins(70), first, progress=False).fit()
+    assert balance_events(first), "the controller must have acted before the stop"
+    resumed = resume(first, overrides=["train.steps=130"], progress=False)
+    assert resumed.objective.r1_gamma == 0.1  # the controller's R1 came back with the checkpoint
+    resumed.fit()
+    assert [e["action"] for e in balance_events(first)] == [e["action"] for e in balance_events(straight.run)]
+    for a, b in zip(straight.G.state_dict().values(), resumed.G.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.D.state_dict().values(), resumed.D.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_remedies_can_be_applied_as_written():
+    base = Context.from_config(load_preset("ring-2d"))  # D once per G step, at G's rate
+    texts = [str(r) for r in remedy_list("d_overpowering", base)]
+    assert texts[0].endswith("(--set loss.r1_gamma=0.1)")
+    assert not any("train.d_steps" in t or "down to G's" in t for t in texts)
+    fast = Context.from_config(load_preset("ring-2d", ["optim.d.lr=5e-3", "train.d_steps=5"]))
+    overrides = [r.overrides for r in remedy_list("d_overpowering", fast)]
+    assert {"train.d_steps": 1} in overrides and {"optim.d.lr": fast.g_lr} in overrides
+    bn = Context.from_config(load_preset("dcgan-mnist32"))  # batch norm in D: R1 would be wrong
+    assert not any("loss.r1_gamma" in r.overrides for r in remedy_list("partial_mode_collapse", bn))
+    # every override names a real config key and a valid value
+    for kind in ("d_overpowering", "g_overpowering", "mode_collapse", "overfitting_d", "oscillation", "divergence"):
+        for ctx, preset in ((fast, "ring-2d"), (bn, "dcgan-mnist32")):
+            if kind == "overfitting_d" and not ctx.image:
+                continue  # held-out images exist only for image data
+            for r in remedy_list(kind, ctx):
+                if r.overrides:
+                    load_preset(preset, [f"{k}={v}" for k, v in r.overrides.items()])
