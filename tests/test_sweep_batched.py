@@ -32,6 +32,9 @@ def _max_diff(a: dict, b: dict) -> float:
         ("ring-pacgan2", []),  # PacGAN packing
         ("gaussian-1d", []),  # uniform noise, ELU, cosine schedule, other learning rates
         ("grid-25", ["train.order=g-first", "loss.kind=lsgan", "loss.d_reduction=mean"]),
+        # R3GAN's relativistic loss (G reads D(x)) with R1 and R2, EMA, cosine; and in g-first order
+        ("ring-pacgan-modern", []),
+        ("grid-25-modern", ["train.order=g-first"]),
     ],
 )
 def test_each_seed_equals_its_separate_run(preset, extra, one_thread):
@@ -82,6 +85,8 @@ def test_a_batched_checkpoint_resumes_as_a_normal_run(tmp_path, one_thread):
         ("model.dropout=0.2", "dropout"),
         ("train.d_steps=2", "d_steps"),
         ("train.on_nan=rollback", "rollback"),
+        ("loss.feature_matching=1", "feature_matching"),
+        ("train.g_pause_below=0.3", "g_pause_below"),
     ],
 )
 def test_what_cannot_be_batched_says_why(override, why):

@@ -32,11 +32,11 @@ PRESET_DIR = Path(__file__).parent / "presets"
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = "ring-2d"  # gaussian-1d | ring-2d | ring-pacgan | grid-2d | mnist | fashion-mnist | folder
+    name: str = "ring-2d"  # see gankit.names: the toy sets, mnist, fashion-mnist, stacked-mnist, folder
     root: str = ""  # IDX data root or image folder; "" = --data-root, $GANKIT_DATA, user cache
     split: str = "train"  # train | test (IDX data sets)
     resolution: int = 0  # image side after Resize+CenterCrop; 0 = native size
-    size: int = 0  # toy sets: samples per epoch (0 = the set's default)
+    size: int = 0  # toy sets, stacked-mnist: samples per epoch (0 = the set's default)
     flip: bool = False  # random horizontal flips, done on the training device
     stream: str = "auto"  # auto | on | off: image folders decoded by DataLoader workers as they are read
     workers: int = -1  # streaming worker processes; -1 = min(8, CPU cores)

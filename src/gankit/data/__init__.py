@@ -16,6 +16,7 @@ from ..errors import GankitError
 from .convert import resize_images, to_uint8, to_unit_range
 from .labels import CLASS_NAMES, folder_labels
 from .loader import DeviceLoader
+from .stacked import STACKED_MNIST
 from .toy import DEFAULT_SIZE, TOY_SETS, GaussianMixture
 
 IDX_SETS = ("mnist", "fashion-mnist")
@@ -50,7 +51,7 @@ def sample_shape(cfg) -> tuple:
     """Shape of one sample of data config `cfg`, known without loading the data."""
     if cfg.name in TOY_SETS:
         return (TOY_SETS[cfg.name]().dim,)
-    channels = 3 if cfg.name == "folder" else 1
+    channels = 3 if cfg.name in ("folder", STACKED_MNIST) else 1
     side = cfg.resolution or 28
     return (channels, side, side)
 
@@ -73,6 +74,15 @@ def load_dataset(cfg, data_root=None, seed: int = 0, download: bool = True, devi
         dist = TOY_SETS[cfg.name]()
         gen = torch.Generator().manual_seed(10_000 + seed)
         return Dataset(cfg.name, dist.sample(cfg.size or DEFAULT_SIZE[cfg.name], gen), distribution=dist)
+    if cfg.name == STACKED_MNIST:  # three MNIST digits of the same split, one per channel
+        from dataclasses import replace
+
+        from .stacked import DEFAULT_SIZE as STACKED_SIZE
+        from .stacked import stack_digits
+
+        digits = load_dataset(replace(cfg, name="mnist"), data_root, seed, download, device, part)
+        images, modes = stack_digits(digits.data, digits.labels, cfg.size or STACKED_SIZE, seed)
+        return Dataset(cfg.name, images, modes)
     if cfg.name in IDX_SETS:
         from .cache import load_cached
         from .idx import FILES, load_idx_images, locate

@@ -21,6 +21,7 @@ from .inception_score import inception_score
 from .kid import kid
 from .msssim import msssim
 from .prdc import density_coverage, prdc, precision_recall
+from .stacked import STACKED_DEFAULTS, STACKED_METRICS, stacked_modes
 from .swd import swd
 from .toy import jsd, ks_1d, mode_stats, moments_1d
 
@@ -77,6 +78,13 @@ REGISTRY: dict[str, Metric] = {
         "image",
         ("msssim", "msssim_real", "msssim_gap"),
         "MS-SSIM of random generated pairs vs real pairs (diversity), no pretrained network",
+    ),
+    "stacked": Metric(
+        stacked_modes,
+        "logits",
+        "image",
+        ("modes", "mode_kl"),
+        "Stacked MNIST: digit triples (of 1,000) generated, KL of their histogram from uniform (stacked-mnist only)",
     ),
     "moments": Metric(moments_1d, "toy", "1d", ("mean", "std"), "sample mean and std"),
     "ks": Metric(ks_1d, "toy", "1d", ("ks",), "Kolmogorov-Smirnov statistic against the target"),
@@ -153,6 +161,8 @@ def parse_metrics(
     if not names:
         if domain == "image" and data_name == "folder":
             return folder_defaults(training)
+        if data_name == "stacked-mnist":
+            return list(STACKED_DEFAULTS)
         names = list((TRAIN_DEFAULTS if training else DEFAULTS)[domain])
         if conditional and data_name in ("mnist", "fashion-mnist"):
             names += ["cond", "class_fid"]
@@ -166,6 +176,13 @@ def parse_metrics(
             raise GankitError(
                 f"metric '{name}' is for {REGISTRY[name].domain} data, not this {domain} data; "
                 f"here use: {', '.join(n for n, m in REGISTRY.items() if m.domain == domain)}"
+            )
+        if name == "stacked" and data_name not in ("", "stacked-mnist"):
+            raise GankitError(f"metric 'stacked' counts Stacked MNIST's digit triples; data.name = {data_name!r}")
+        if data_name == "stacked-mnist" and name not in STACKED_METRICS:
+            raise GankitError(
+                f"metric '{name}' does not apply to stacked-mnist (its classifier logits are three 10-way "
+                f"digit readings); stacked-mnist takes: {', '.join(STACKED_METRICS)}"
             )
         if REGISTRY[name].takes.startswith("labelled_") and not conditional and data_name:
             raise GankitError(
@@ -220,4 +237,5 @@ __all__ = [
     "ks_1d",
     "jsd",
     "mode_stats",
+    "stacked_modes",
 ]

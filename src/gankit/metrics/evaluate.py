@@ -187,7 +187,9 @@ class Evaluator:
                 samples = to_uint8(samples)  # as a saved image would be: the reference is uint8 too
             samples = samples.cpu()
             if any(self._needs_net(n) for n in names):
-                real_f, _ = self.reference()
+                # the real features only where a metric compares with them (not for logits alone)
+                real_f = self.reference()[0] if any(REGISTRY[n].takes == "features" for n in names) else None
+                self.reference_images()
                 fake_f, fake_z = self.net.embed(samples)
             for name in names:
                 m = REGISTRY[name]

@@ -3,6 +3,7 @@
 - MNIST, Fashion-MNIST (any resolution, grey): the shipped classifier of that data set
   (`classifier-mnist`, `classifier-fashion-mnist`); 32x32 samples are resized to 28x28 with
   bilinear interpolation and antialiasing (the reference images take the same path, see evaluate.py).
+- Stacked MNIST: the MNIST classifier on each channel (metrics/stacked.py): 384 features, 30 logits.
 - RGB image folders: the standard FID network, the Inception-v3 port of TF's 2015-12-05 graph
   (`pt_inception-2015-12-05` weights) as torch-fidelity implements it: uint8 input, resized to
   299x299 with TF 1.x's bilinear resize (the documented FID preprocessing), 2048-d pool features and
@@ -116,6 +117,17 @@ def feature_net_for(data_name: str, channels: int, device="cpu", resolution: int
     """The feature network for samples of data set `data_name` (see the module docstring)."""
     from .classifier import CLASSIFIER_SETS, load_classifier, to_classifier_input, weights_path
 
+    if data_name == "stacked-mnist":  # the MNIST classifier on each of the three channels
+        from .stacked import NET_NAME, PerChannelClassifier, to_stacked_input
+
+        return FeatureNet(
+            NET_NAME,
+            PerChannelClassifier(load_classifier("mnist", device)),
+            to_stacked_input,
+            torch.device(device),
+            file_sha256(weights_path("mnist")),
+            "each channel " + ("as is (28x28)" if resolution in (0, 28) else f"{resolution}->28 bilinear antialias"),
+        )
     if data_name in CLASSIFIER_SETS:
         return FeatureNet(
             f"classifier-{data_name}",

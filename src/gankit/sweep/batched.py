@@ -14,7 +14,7 @@ from the seed's global RNG exactly as the Trainer builds them), the data set (sa
 seed) and the batch order (the loader's permutation of (seed, epoch)), the latent noise (each
 seed's own torch.Generator, continuing the global RNG stream the Trainer would draw from), the
 step (d-first or g-first, one D batch per G step; D updated on the batch generated for G's step),
-the losses and R1 penalty, Adam or SGD with the same settings (foreach or fused as the speed
+the losses (the relativistic rpgan's G reading D(x) too) and the R1 / R2 penalties, Adam or SGD with the same settings (foreach or fused as the speed
 settings say), the cosine schedule, the EMA of G with its ramp, the log-time statistics, the
 evaluations at epoch ends, and the checkpoint. Each seed's loss depends only on its own slice of
 the stacked weights, so the gradient of the summed loss is each seed's own gradient.
@@ -63,6 +63,10 @@ def unsupported(cfg) -> str:
         return "model.spectral_norm keeps power-iteration state per network"
     if loss_row(loss.kind).gradient_penalty:
         return f"loss.kind = {loss.kind!r} draws random interpolation weights per step"
+    if loss.feature_matching > 0:
+        return "loss.feature_matching reads D's hidden features, which the batched MLPs do not expose"
+    if t.g_pause_below > 0:
+        return "train.g_pause_below pauses G per run from its own D accuracy"
     if t.d_steps != 1 or t.d_steps_start:
         return "train.d_steps != 1 (only one D step per G step is batched)"
     if t.on_nan != "stop":
@@ -227,10 +231,10 @@ class BatchedSeeds:
         obj = self.objective
         real_out, fake_out = self.D(real), self.D(fake)
         loss = self._per_seed(obj.d_loss, real_out, fake_out)
-        if obj.r1_gamma > 0:  # gamma/2 * E|grad D(x)|^2 per seed, as losses.r1_penalty
-            x = real.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
-            loss = loss + 0.5 * obj.r1_gamma * grad.flatten(2).pow(2).sum(2).mean(1)
+        # gamma/2 * E|grad D(x)|^2 per seed on the reals (R1) and the fakes (R2), as losses.r1_penalty / r2_penalty
+        for gamma, x in ((obj.r1_gamma, real), (obj.r2_gamma, fake)):
+            if gamma > 0:
+                loss = loss + 0.5 * gamma * self._input_grad(x).flatten(2).pow(2).sum(2).mean(1)
         self.opt_d.zero_grad(set_to_none=True)
         loss.sum().backward()
         grad_norm = _per_seed_norm([p.grad for p in self.d_params.values() if p.grad is not None])
@@ -241,10 +245,19 @@ class BatchedSeeds:
             self._accumulate(d_loss=loss, d_real=sr.mean(1), d_fake=sf.mean(1), d_acc=acc, d_grad_norm=grad_norm)
         self._counts["d"] += 1
 
-    def _g_step(self, fake: torch.Tensor) -> None:
+    def _input_grad(self, x: torch.Tensor) -> torch.Tensor:
+        """dD(x)/dx per sample of every seed, kept in the graph (each output depends on its own sample only)."""
+        x = x.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
+        return grad
+
+    def _g_step(self, fake: torch.Tensor, real: torch.Tensor) -> None:
         for p in self.d_params.values():
             p.requires_grad_(False)
-        loss = self._per_seed(self.objective.g_loss, self.D(fake))
+        if self.objective.g_needs_real:  # relativistic rows (rpgan): G's loss reads D(x) beside D(G(z))
+            loss = self._per_seed(self.objective.g_loss, self.D(fake), self.D(real))
+        else:
+            loss = self._per_seed(self.objective.g_loss, self.D(fake))
         self.opt_g.zero_grad(set_to_none=True)
         loss.sum().backward()
         grad_norm = _per_seed_norm([p.grad for p in self.g_params.values() if p.grad is not None])
@@ -268,11 +281,11 @@ class BatchedSeeds:
         n = reals.shape[1]
         fake = self.G(self._batch_noise(n))
         if self.cfg.train.order == "g-first":
-            self._g_step(fake)
+            self._g_step(fake, reals)
             self._d_step(reals, fake.detach())
         else:
             self._d_step(reals, fake.detach())
-            self._g_step(fake)
+            self._g_step(fake, reals)
 
     def _schedule_lr(self) -> None:
         if self.cfg.train.lr_schedule == "constant":
