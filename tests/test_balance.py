@@ -94,3 +94,13 @@ def test_the_controller_sees_what_the_warmup_holds_back_from_the_user():
         assert d.update({"step": step, **wins}) == []  # inside the warm-up: nothing announced
     assert step < BALANCE_WARMUP_STEPS and d.holding() == []
     assert "d_overpowering" in d.holding(during_warmup=True)
+
+
+def test_controls_reach_the_optimisers_and_the_loss():
+    trainer = make_trainer(
+        tiny_config(["optim.g.beta1=0.9", "optim.d.beta1=0.9", "train.balance=auto"]), None, progress=False
+    )
+    trainer.set_controls(beta1=0.5, r1_gamma=0.2, d_steps=3)
+    assert all(g["betas"][0] == 0.5 for o in (trainer.opt_g, trainer.opt_d) for g in o.param_groups)
+    assert trainer.objective.r1_gamma == 0.2 and trainer.schedule.d_steps_at(10) == 3
+    assert trainer.state_dict()["controls"]["beta1"] == 0.5  # checkpointed

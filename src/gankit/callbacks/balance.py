@@ -15,7 +15,8 @@ recorded in stats.jsonl as {"event": "balance", ...} with its reason, which the 
                                                treated first)
 
 A side's speed is its learning rate times its updates per step (D steps per G step).
-    oscillation / divergence               ->  both learning rates lower
+    oscillation                            ->  Adam beta1 down to 0.5, then both rates halved (twice)
+    divergence                             ->  both learning rates halved (twice)
     D overfits (images)                    ->  ADA switched on (translation + cutout, target 0.6)
 
 The controller never raises a learning rate; it slows one side down, regularises D (R1, where
@@ -37,6 +38,7 @@ ADA_POLICY = "translation,cutout"  # DiffAugment's geometric ops: colour shifts 
 ADA_TARGET = 0.6  # ADA's r_t target (Karras et al. 2020)
 R1_GAMMA_TOY = 0.1  # ring-2d-stable's gamma: keeps D smooth around 2-D data of unit scale
 R1_GAMMA_IMAGES = 1.0  # R3GAN's order of magnitude for small images in [-1, 1]
+CALM_BETA1 = 0.5  # the DCGAN seeds' Adam momentum
 EQUAL_MARGIN = 1.5  # a side is "faster" when it moves more than 1.5x as fast as the other
 BALANCE_FIRST = ("d_overpowering", "g_overpowering", "vanishing_g_gradients")
 
@@ -114,6 +116,9 @@ class BalanceCallback(Callback):
         if kind in ("oscillation", "divergence"):
             why = "the game oscillates" if kind == "oscillation" else "the statistics run away"
             c = trainer.controls
+            beta1 = max(g.get("betas", (0.0,))[0] for o in (trainer.opt_g, trainer.opt_d) for g in o.param_groups)
+            if kind == "oscillation" and beta1 > CALM_BETA1:  # momentum carries each side past the other
+                return f"Adam beta1 {beta1:g} -> {CALM_BETA1:g} on both sides", why, {"beta1": CALM_BETA1}
             g, d = self._halve(c, "g", why), self._halve(c, "d", why)
             if g is None and d is None:
                 return None

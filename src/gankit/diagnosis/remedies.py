@@ -130,13 +130,13 @@ def remedy_list(kind: str, ctx) -> list[Remedy]:
             *critic,
         ]
     if kind == "oscillation":
-        out = [Remedy("both learning rates 10x lower", {"optim.g.lr": ctx.g_lr / 10, "optim.d.lr": ctx.d_lr / 10})]
-        if ctx.g_beta1 > 0.5 or ctx.d_beta1 > 0.5:
-            out.append(
-                Remedy(
-                    "less momentum: Adam beta1 = 0.5, as the DCGAN seeds use",
-                    {"optim.g.beta1": 0.5, "optim.d.beta1": 0.5},
-                )
-            )
-        return out + critic
+        slower = {"optim.g.lr": ctx.g_lr / 10, "optim.d.lr": ctx.d_lr / 10}
+        if ctx.g_beta1 > 0.5 or ctx.d_beta1 > 0.5:  # on the ring neither change alone stopped it: both
+            calmer = {"optim.g.beta1": 0.5, "optim.d.beta1": 0.5}
+            return [
+                Remedy("both learning rates 10x lower and less momentum (Adam beta1 = 0.5)", {**slower, **calmer}),
+                Remedy("less momentum alone: Adam beta1 = 0.5, as the DCGAN seeds use", calmer),
+                *critic,
+            ]
+        return [Remedy("both learning rates 10x lower", slower), *critic]
     return []

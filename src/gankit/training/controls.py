@@ -18,6 +18,7 @@ class Controls:
     d_steps: int = 1  # D steps per G step (after train.d_steps_start's phase)
     g_pause_below: float = 0.0  # >0: G waits while D's accuracy is below this
     r1_gamma: float = 0.0  # the R1 penalty's gamma on D (loss.r1_gamma)
+    beta1: float = -1.0  # >= 0: Adam's beta1 of both optimisers (less momentum); -1 = the config's
     augment_policy: str = ""  # "" = the config's augmentation; else switched on with ADA at run time
     augment_target: float = 0.0
 

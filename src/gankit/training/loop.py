@@ -288,6 +288,11 @@ class Trainer:
             setattr(self.controls, k, v)
         self._lr_controlled = self._lr_controlled or self.controls.g_lr != 1.0 or self.controls.d_lr != 1.0
         self.schedule.d_steps = self.controls.d_steps
+        if self.controls.beta1 >= 0:
+            for opt in (self.opt_g, self.opt_d):
+                for group in opt.param_groups:
+                    if "betas" in group:  # Adam (SGD's momentum stays)
+                        group["betas"] = (self.controls.beta1, group["betas"][1])
         obj = self.objective  # frozen: a changed R1 is a new objective (a user's own loss may have no R1)
         if dataclasses.is_dataclass(obj) and getattr(obj, "r1_gamma", None) not in (None, self.controls.r1_gamma):
             self.objective = dataclasses.replace(obj, r1_gamma=self.controls.r1_gamma)
