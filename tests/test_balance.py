@@ -75,9 +75,11 @@ def test_remedies_can_be_applied_as_written():
     assert {"train.d_steps": 1} in overrides and {"optim.d.lr": fast.g_lr} in overrides
     bn = Context.from_config(load_preset("dcgan-mnist32"))  # batch norm in D: R1 would be wrong
     assert not any("loss.r1_gamma" in r.overrides for r in remedy_list("partial_mode_collapse", bn))
+    s2 = Context.from_config(load_preset("mlp-mnist"))  # seed S2's G at PyTorch's init starts as one image
+    assert remedy_list("mode_collapse", s2)[0].overrides["model.init"] == "kaiming"
     # every override names a real config key and a valid value
     for kind in ("d_overpowering", "g_overpowering", "mode_collapse", "overfitting_d", "oscillation", "divergence"):
-        for ctx, preset in ((fast, "ring-2d"), (bn, "dcgan-mnist32")):
+        for ctx, preset in ((fast, "ring-2d"), (bn, "dcgan-mnist32"), (s2, "mlp-mnist")):
             if kind == "overfitting_d" and not ctx.image:
                 continue  # held-out images exist only for image data
             for r in remedy_list(kind, ctx):

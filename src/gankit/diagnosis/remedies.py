@@ -13,6 +13,16 @@ from dataclasses import dataclass, field
 
 R1_TOY = 0.1  # ring-2d-stable's gamma, for 2-D data of unit scale
 R1_IMAGES = 1.0  # R3GAN's order of magnitude for small images in [-1, 1]
+MODERN_MLP = {
+    "model.init": "kaiming",
+    "loss.kind": "rpgan",
+    "loss.r1_gamma": 1.0,
+    "loss.r2_gamma": 1.0,
+    "optim.g.lr": 2e-4,
+    "optim.d.lr": 2e-4,
+    "optim.g.beta1": 0.5,
+    "optim.d.beta1": 0.5,
+}
 ADA = {"augment.policy": "translation,cutout", "augment.p": 0.0, "augment.ada_target": 0.6}
 
 
@@ -83,6 +93,14 @@ def remedy_list(kind: str, ctx) -> list[Remedy]:
         return first + ([r1] if r1_ok else []) + slow_d + critic
     if kind in ("mode_collapse", "partial_mode_collapse"):
         out = ([r1] if r1_ok else []) + slow_d
+        if ctx.image and ctx.init == "default" and ctx.g_arch in ("mlp", "goodfellow"):
+            # a deep ReLU MLP G at PyTorch's init starts as one image; R1 alone did not help it (1/10 -> 2/10)
+            out.insert(
+                0,
+                Remedy(
+                    "mlp-mnist-modern's recipe: He init, the relativistic loss with R1/R2, Adam 2e-4 (0.5)", MODERN_MLP
+                ),
+            )
         if ctx.ema == 0:
             out.append(ema)
         if ctx.g_lr > ctx.d_lr * ctx.d_steps * 1.5:

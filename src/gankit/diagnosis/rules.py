@@ -177,6 +177,8 @@ class Context:
     image: bool = False  # image data (else a toy set): sets the scale of a suggested R1
     g_beta1: float = 0.5
     d_beta1: float = 0.5
+    g_arch: str = "mlp"
+    init: str = "default"
 
     @classmethod
     def from_config(cls, cfg) -> Context:
@@ -202,6 +204,8 @@ class Context:
             image=cfg.data.name not in TOY_DATA,
             g_beta1=cfg.optim.g.beta1,
             d_beta1=cfg.optim.d.beta1,
+            g_arch=cfg.model.g,
+            init=cfg.model.init,
         )
 
     @property
