@@ -4,23 +4,21 @@ After each log it reads the findings the diagnosis holds, including those its wa
 back from the user (a mild remedy early beats a finding late: a ring GAN that D overpowers loses
 its modes within the 300-step warm-up, and R1 at step 300 no longer brings them back), and takes
 one step of the remedy for each: when the finding starts, and again every COOLDOWN_LOGS logs
-while it still holds. Every
-step is bounded (a learning rate comes down to the other side's and then at most LR_RANGE-fold lower, D steps
-stay in 1..D_STEPS_MAX) and
-recorded in stats.jsonl as {"event": "balance", ...} with its reason, which the report shows.
+while it still holds. Every step is bounded (a learning rate comes down to the other side's and
+then at most LR_RANGE-fold lower; D steps stay in 1..D_STEPS_MAX) and is recorded in stats.jsonl
+as {"event": "balance", ...} with its reason, which the report shows.
 
     D overpowers G / G's gradients vanish  ->  R1 on D, then D slowed to G's speed, then halved
     G overpowers D                         ->  G slowed to D's speed, then more D steps, then halved
     (partial) mode collapse                ->  R1 on D (an imbalance found at the same time is
                                                treated first)
-
-A side's speed is its learning rate times its updates per step (D steps per G step).
     oscillation                            ->  Adam beta1 down to 0.5, then both rates halved (twice)
     divergence                             ->  both learning rates halved (twice)
     D overfits (images)                    ->  ADA switched on (translation + cutout, target 0.6)
 
-The controller never raises a learning rate; it slows one side down, regularises D (R1, where
-D has no batch norm, which would make the penalty wrong) or augments.
+A side's speed is its learning rate times its updates per G step (D steps per G step). The
+controller never raises a learning rate; it slows one side down, regularises D (R1, only where D
+has no batch norm, which would make the penalty wrong) or augments.
 """
 
 from __future__ import annotations
