@@ -81,6 +81,12 @@ def main(argv=None) -> int:
             r = train_and_score(preset, seed, args.images, args.n, args.data_root, [*args.overrides, *extra])
             r["preset"] = spec[:40]
             rows.append({**r, "when": "equal images"})
+            print(
+                f"# {r['preset']} seed {seed}: {r['images']} images {r['seconds']:.0f}s "
+                f"FID {r['fid']:.2f} classes {r['classes']} class_kl {r['class_kl']:.3f}",
+                file=sys.stderr,
+                flush=True,
+            )
     for pair in args.pair:
         seed_preset, modern = pair.split(":")
         for seed in seeds:
