@@ -24,7 +24,21 @@ class SequentialFeatures:
         return self.net[:-1](x).flatten(1)
 
 
-class TConvGenerator(nn.Module):
+class ConditionalStacks:
+    """For a generator whose batch norms turn conditional when self.num_classes > 0: stack() builds
+    its layers as an nn.Sequential, or as a LabelledSequential that hands the labels y to the
+    conditional batch norms; through() runs such a stack, with y when conditional."""
+
+    num_classes: int
+
+    def stack(self, *layers: nn.Module) -> nn.Sequential:
+        return (LabelledSequential if self.num_classes else nn.Sequential)(*layers)
+
+    def through(self, stack: nn.Sequential, x, y):
+        return stack(x, y) if self.num_classes else stack(x)
+
+
+class TConvGenerator(ConditionalStacks, nn.Module):
     """Seed S3. Linear(100 -> 256*7*7) -> ReLU -> BN1d -> (256,7,7)
     -> ConvT(256->128, k3 s1 p1) -> ReLU -> BN -> ConvT(128->64, k4 s2 p1) [14x14] -> ReLU -> BN
     -> ConvT(64->C, k4 s2 p1) [28x28] -> Tanh.  (The seed puts ReLU before batch norm.)"""
@@ -40,10 +54,10 @@ class TConvGenerator(nn.Module):
     ):
         super().__init__()
         a, b, c = scaled(256, width), scaled(128, width), scaled(64, width)
-        k, seq = num_classes, LabelledSequential if num_classes else nn.Sequential  # k > 0: conditional BN
-        self.top, self.num_classes = a, k
-        self.fc = seq(nn.Linear(latent_dim, a * 7 * 7), activation(act, leak), batch_norm(a * 7 * 7, k, dims=1))
-        self.conv = seq(
+        k = self.num_classes = num_classes  # k > 0: conditional BN
+        self.top = a
+        self.fc = self.stack(nn.Linear(latent_dim, a * 7 * 7), activation(act, leak), batch_norm(a * 7 * 7, k, dims=1))
+        self.conv = self.stack(
             nn.ConvTranspose2d(a, b, 3, 1, 1),
             activation(act, leak),
             batch_norm(b, k),  # 128 x 7 x 7
@@ -55,9 +69,7 @@ class TConvGenerator(nn.Module):
         )
 
     def forward(self, z, y=None):
-        if self.num_classes:
-            return self.conv(self.fc(z, y).view(-1, self.top, 7, 7), y)
-        return self.conv(self.fc(z).view(-1, self.top, 7, 7))
+        return self.through(self.conv, self.through(self.fc, z, y).view(-1, self.top, 7, 7), y)
 
 
 class TConvDiscriminator(SequentialFeatures, nn.Module):
@@ -93,7 +105,7 @@ class TConvDiscriminator(SequentialFeatures, nn.Module):
         return self.net(x)
 
 
-class UpsampleGenerator(nn.Module):
+class UpsampleGenerator(ConditionalStacks, nn.Module):
     """Seed S4. Linear(100 -> 128*s*s) -> (128,s,s) -> BN -> Up x2 -> Conv(128->128, k3) -> BN(eps 0.8)
     -> LeakyReLU(0.2) -> Up x2 -> Conv(128->64, k3) -> BN(eps 0.8) -> LeakyReLU(0.2) -> Conv(64->C, k3) -> Tanh,
     with s = resolution / 4 (8 for 32x32)."""
@@ -109,13 +121,12 @@ class UpsampleGenerator(nn.Module):
         num_classes: int = 0,
     ):
         super().__init__()
-        k, seq = num_classes, LabelledSequential if num_classes else nn.Sequential  # k > 0: conditional BN
-        self.num_classes = k
+        k = self.num_classes = num_classes  # k > 0: conditional BN
         self.init_size = resolution // 4
         a, b = scaled(128, width), scaled(64, width)
         self.top = a
         self.fc = nn.Linear(latent_dim, a * self.init_size**2)
-        self.conv = seq(
+        self.conv = self.stack(
             batch_norm(a, k),
             nn.Upsample(scale_factor=2),  # 128 x 16 x 16
             nn.Conv2d(a, a, 3, 1, 1),
@@ -131,7 +142,7 @@ class UpsampleGenerator(nn.Module):
 
     def forward(self, z, y=None):
         h = self.fc(z).view(-1, self.top, self.init_size, self.init_size)
-        return self.conv(h, y) if self.num_classes else self.conv(h)
+        return self.through(self.conv, h, y)
 
 
 class UpsampleDiscriminator(SequentialFeatures, nn.Module):
@@ -168,7 +179,7 @@ def _check_power_of_two(resolution: int) -> None:
         raise GankitError(f"the RGB DCGAN needs a resolution that is a power of two of at least 32 (got {resolution})")
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(ConditionalStacks, nn.Module):
     """Seed S5. (N,100,1,1) -> ConvT(k4 s1 p0) to 4x4, then ConvT(k4 s2 p1) doubling to the resolution;
     bias-free, BN + ReLU after each but the last, Tanh. 128: 100 -> 1024 -> 512 -> 256 -> 128 -> 64 -> 3."""
 
@@ -195,11 +206,11 @@ class DCGANGenerator(nn.Module):
         for a, b in zip(widths[:-1], widths[1:]):
             mods += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), batch_norm(b, k), activation(act, leak)]
         mods += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
-        self.net = (LabelledSequential if k else nn.Sequential)(*mods)
+        self.net = self.stack(*mods)
 
     def forward(self, z, y=None):
         z = z.view(z.shape[0], -1, 1, 1)
-        return self.net(z, y) if self.num_classes else self.net(z)
+        return self.through(self.net, z, y)
 
 
 class DCGANDiscriminator(SequentialFeatures, nn.Module):
