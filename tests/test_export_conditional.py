@@ -8,46 +8,17 @@ import json
 
 import pytest
 import torch
+from tiny import conditional_run
 
 import gankit
 from gankit.cli import main
 from gankit.errors import GankitError
 from gankit.generation.sampling import load_generator
 
-SMALL = [
-    "model.g=mlp",
-    "model.d=mlp",
-    "model.hidden=16",
-    "model.latent_dim=8",
-    "train.steps=3",
-    "train.batch_size=8",
-    "train.ema=0.9",
-    "device=cpu",
-    "eval.every=0",
-    "log.tensorboard=off",
-    "log.progress=off",
-    "speed.amp=off",
-]
-
 
 @pytest.fixture(scope="module")
 def cond_run(tmp_path_factory, data_root):
-    out = tmp_path_factory.mktemp("cond") / "run"
-    assert (
-        main(
-            [
-                "train",
-                "cgan-mnist",
-                "--data-root",
-                str(data_root),
-                "--out",
-                str(out),
-                *sum((["--set", s] for s in SMALL), []),
-            ]
-        )
-        == 0
-    )
-    return out
+    return conditional_run(tmp_path_factory.mktemp("cond") / "run", data_root, "train.ema=0.9")
 
 
 def inputs(n: int):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import urllib.error
@@ -22,11 +23,26 @@ def runs(tmp_path_factory):
     return {kind: shared_run(tmp_path_factory, kind) for kind in ("toy", "image")}
 
 
-def serving(run):
+@contextlib.contextmanager
+def served(run):
+    """The run served on a free loopback port for the with-block: yields the server's base URL."""
     server = make_server(run, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def served_page(run, tmp_path):
+    """The run's page, served and open in headless Chromium with its first pictures drawn."""
+    with served(run) as base, Chromium.start(tmp_path / "profile") as browser:
+        page = browser.open(base + "/")
+        page.wait_for("document.body.dataset.version === '1'")
+        yield page
 
 
 def post(url, body):
@@ -39,8 +55,7 @@ def post(url, body):
 
 
 def test_api_draws_varies_interpolates_and_rejects_bad_input(runs):
-    server, base = serving(runs["image"])
-    try:
+    with served(runs["image"]) as base:
         status, a = post(base + "/api/random", {"n": 4, "seed": 7})
         assert status == 200 and len(a["images"]) == 4 and len(a["z"][0]) == 8
         assert post(base + "/api/random", {"n": 4, "seed": 7})[1] == a  # same seed, same samples
@@ -61,9 +76,6 @@ def test_api_draws_varies_interpolates_and_rejects_bad_input(runs):
             assert status in (400, 404) and words in reply["error"]
         with urllib.request.urlopen(base + "/api/info", timeout=30) as r:
             assert json.loads(r.read())["image"] is True
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def tile_sources(page):
@@ -71,51 +83,37 @@ def tile_sources(page):
 
 
 def test_page_end_to_end_in_chromium(runs, tmp_path):
-    server, base = serving(runs["image"])
-    try:
-        with Chromium.start(tmp_path / "profile") as browser:
-            page = browser.open(base + "/")
-            page.wait_for("document.body.dataset.version === '1'")
-            first = tile_sources(page)
-            assert len(first) == 32
-            page.click("#new")  # new samples: every picture changes
-            page.wait_for("document.body.dataset.version === '2'")
-            second = tile_sources(page)
-            assert len(second) == 32 and all(a != b for a, b in zip(first, second))
-            page.click(".tile[data-index='0']")  # fix A, then vary it
-            assert page.evaluate("document.querySelector('.tile.a .tag').textContent") == "A"
-            page.click("#vary")
-            page.wait_for("document.body.dataset.version === '3'")
-            varied = tile_sources(page)
-            assert varied[0] == second[0] and varied[1] != second[1]
-            page.click(".tile[data-index='0']")  # A and B, then interpolate
-            page.click(".tile[data-index='5']")
-            page.evaluate("document.getElementById('steps').value = 6")
-            page.click("#interp")
-            page.wait_for("document.body.dataset.version === '4'")
-            walk = tile_sources(page)
-            assert len(walk) == 6 and walk[0] == varied[0] and walk[-1] == varied[5]
-            assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
-            page.screenshot(shots_dir(tmp_path) / "serve-image.png", full_page=False)
-            assert page.errors == []
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served_page(runs["image"], tmp_path) as page:
+        first = tile_sources(page)
+        assert len(first) == 32
+        page.click("#new")  # new samples: every picture changes
+        page.wait_for("document.body.dataset.version === '2'")
+        second = tile_sources(page)
+        assert len(second) == 32 and all(a != b for a, b in zip(first, second))
+        page.click(".tile[data-index='0']")  # fix A, then vary it
+        assert page.evaluate("document.querySelector('.tile.a .tag').textContent") == "A"
+        page.click("#vary")
+        page.wait_for("document.body.dataset.version === '3'")
+        varied = tile_sources(page)
+        assert varied[0] == second[0] and varied[1] != second[1]
+        page.click(".tile[data-index='0']")  # A and B, then interpolate
+        page.click(".tile[data-index='5']")
+        page.evaluate("document.getElementById('steps').value = 6")
+        page.click("#interp")
+        page.wait_for("document.body.dataset.version === '4'")
+        walk = tile_sources(page)
+        assert len(walk) == 6 and walk[0] == varied[0] and walk[-1] == varied[5]
+        assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        page.screenshot(shots_dir(tmp_path) / "serve-image.png", full_page=False)
+        assert page.errors == []
 
 
 def test_page_for_a_toy_set(runs, tmp_path):
-    server, base = serving(runs["toy"])
-    try:
-        with Chromium.start(tmp_path / "profile") as browser:
-            page = browser.open(base + "/")
-            page.wait_for("document.body.dataset.version === '1'")
-            first = tile_sources(page)
-            assert len(first) == 1 and page.evaluate("document.getElementById('vary').disabled")
-            page.click("#new")
-            page.wait_for("document.body.dataset.version === '2'")
-            assert tile_sources(page) != first
-            page.screenshot(shots_dir(tmp_path) / "serve-toy.png", full_page=False)
-            assert page.errors == []
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served_page(runs["toy"], tmp_path) as page:
+        first = tile_sources(page)
+        assert len(first) == 1 and page.evaluate("document.getElementById('vary').disabled")
+        page.click("#new")
+        page.wait_for("document.body.dataset.version === '2'")
+        assert tile_sources(page) != first
+        page.screenshot(shots_dir(tmp_path) / "serve-toy.png", full_page=False)
+        assert page.errors == []

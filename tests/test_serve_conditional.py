@@ -8,41 +8,22 @@ import urllib.request
 
 import pytest
 import torch
-from chromium import Chromium
 from test_report_browser import shots_dir
-from test_serve import post, serving, tile_sources
+from test_serve import post, served, served_page, tile_sources
+from tiny import conditional_run
 
-from gankit.cli import main
 from gankit.generation.latent import generate
 from gankit.generation.sampling import load_generator
-
-SMALL = [
-    "model.g=mlp",
-    "model.d=mlp",
-    "model.hidden=16",
-    "model.latent_dim=8",
-    "train.steps=3",
-    "train.batch_size=8",
-    "device=cpu",
-    "eval.every=0",
-    "log.tensorboard=off",
-    "log.progress=off",
-    "speed.amp=off",
-]
 
 
 @pytest.fixture(scope="module")
 def cond_run(tmp_path_factory, data_root):
-    out = tmp_path_factory.mktemp("serve-cond") / "run"
-    args = ["train", "cgan-mnist", "--data-root", str(data_root), "--out", str(out)]
-    assert main(args + sum((["--set", s] for s in SMALL), [])) == 0
-    return out
+    return conditional_run(tmp_path_factory.mktemp("serve-cond") / "run", data_root)
 
 
 def test_api_draws_one_class_or_each_in_turn_and_stays_in_it(cond_run):
     g, cfg = load_generator(cond_run)
-    server, base = serving(cond_run)
-    try:
+    with served(cond_run) as base:
         with urllib.request.urlopen(base + "/api/info", timeout=30) as r:
             assert json.loads(r.read())["classes"] == [str(i) for i in range(10)]  # MNIST's digit names
         status, mixed = post(base + "/api/random", {"n": 12, "seed": 3})
@@ -68,54 +49,38 @@ def test_api_draws_one_class_or_each_in_turn_and_stays_in_it(cond_run):
         ):
             status, reply = post(base + route, body)
             assert status == 400 and words in reply["error"], reply
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_unconditional_runs_refuse_a_label_and_answer_no_labels(tmp_path, data_root):
     from run_factory import trained_run
 
     run = trained_run(tmp_path / "plain", steps=1)
-    server, base = serving(run)
-    try:
+    with served(run) as base:
         status, reply = post(base + "/api/random", {"n": 2, "seed": 0})
         assert status == 200 and reply["labels"] is None
         status, reply = post(base + "/api/random", {"n": 2, "label": 1})
         assert status == 400 and "unconditional" in reply["error"]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_page_class_picker_and_interpolation_within_a_class_in_chromium(cond_run, tmp_path):
-    server, base = serving(cond_run)
-    try:
-        with Chromium.start(tmp_path / "profile") as browser:
-            page = browser.open(base + "/")
-            page.wait_for("document.body.dataset.version === '1'")
-            assert page.evaluate("document.getElementById('class-group').hidden") is False
-            assert page.evaluate("document.querySelectorAll('#class option').length") == 11
-            shown = "Array.from(document.querySelectorAll('.tile')).map(t => t.dataset.label)"
-            assert page.evaluate(shown)[:11] == [str(i % 10) for i in range(11)]  # every class in turn
-            page.evaluate(
-                "const s = document.getElementById('class'); s.value = '7'; s.dispatchEvent(new Event('change'))"
-            )
-            page.wait_for("document.body.dataset.version === '2'")
-            sevens = tile_sources(page)
-            assert set(page.evaluate(shown)) == {"7"} and len(sevens) == 32
-            assert page.evaluate("document.querySelector('.tile .cls').textContent") == "7"
-            page.click(".tile[data-index='0']")
-            page.click(".tile[data-index='4']")
-            page.evaluate("document.getElementById('steps').value = 6")
-            page.click("#interp")
-            page.wait_for("document.body.dataset.version === '3'")
-            walk = tile_sources(page)
-            assert len(walk) == 6 and walk[0] == sevens[0] and walk[-1] == sevens[4]
-            assert set(page.evaluate(shown)) == {"7"}
-            assert "class 7" in page.evaluate("document.getElementById('status').textContent")
-            page.screenshot(shots_dir(tmp_path) / "serve-conditional.png", full_page=False)
-            assert page.errors == []
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served_page(cond_run, tmp_path) as page:
+        assert page.evaluate("document.getElementById('class-group').hidden") is False
+        assert page.evaluate("document.querySelectorAll('#class option').length") == 11
+        shown = "Array.from(document.querySelectorAll('.tile')).map(t => t.dataset.label)"
+        assert page.evaluate(shown)[:11] == [str(i % 10) for i in range(11)]  # every class in turn
+        page.evaluate("const s = document.getElementById('class'); s.value = '7'; s.dispatchEvent(new Event('change'))")
+        page.wait_for("document.body.dataset.version === '2'")
+        sevens = tile_sources(page)
+        assert set(page.evaluate(shown)) == {"7"} and len(sevens) == 32
+        assert page.evaluate("document.querySelector('.tile .cls').textContent") == "7"
+        page.click(".tile[data-index='0']")
+        page.click(".tile[data-index='4']")
+        page.evaluate("document.getElementById('steps').value = 6")
+        page.click("#interp")
+        page.wait_for("document.body.dataset.version === '3'")
+        walk = tile_sources(page)
+        assert len(walk) == 6 and walk[0] == sevens[0] and walk[-1] == sevens[4]
+        assert set(page.evaluate(shown)) == {"7"}
+        assert "class 7" in page.evaluate("document.getElementById('status').textContent")
+        page.screenshot(shots_dir(tmp_path) / "serve-conditional.png", full_page=False)
+        assert page.errors == []
