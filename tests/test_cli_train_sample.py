@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from tiny import train
 
 from gankit.cli import main
 from gankit.run import RunDir
@@ -10,32 +11,15 @@ from gankit.run import RunDir
 
 def test_train_resume_and_sample(tmp_path, one_thread, capsys):
     run = tmp_path / "ring"
-    common = ["--quiet", "--set", "log.progress=off", "--set", "eval.every=0"]
-    assert (
-        main(
-            [
-                "train",
-                "ring-2d",
-                "--out",
-                str(run),
-                "--set",
-                "data.size=2560",
-                "--set",
-                "train.epochs=1",
-                "--set",
-                "train.log_every=5",
-                *common,
-            ]
-        )
-        == 0
-    )
+    sets = ["data.size=2560", "train.epochs=1", "train.log_every=5", "log.progress=off", "eval.every=0"]
+    assert train("ring-2d", run, *sets, quiet=True) == 0
     first = RunDir.open(run).load_checkpoint()
     assert first["position"]["step"] == 10 and first["position"]["finished"]
     for name in ("config.toml", "stats.jsonl", "losses.png", "samples/epoch-0001.png", "checkpoints/last.pt"):
         assert (run / name).is_file(), name
 
     # resume continues from the saved step to the new end
-    assert main(["train", "--resume", str(run), "--set", "train.epochs=2", *common[:1]]) == 0
+    assert main(["train", "--resume", str(run), "--set", "train.epochs=2", "--quiet"]) == 0
     resumed = RunDir.open(run).load_checkpoint()
     assert resumed["position"]["step"] == 20
     assert [s["step"] for s in RunDir(run).read_stats() if "d_loss" in s] == [5, 10, 15, 20]
@@ -55,23 +39,7 @@ def test_train_resume_and_sample(tmp_path, one_thread, capsys):
 def test_sample_writes_uint8_images_and_a_grid(tmp_path, data_root, one_thread):
     run = tmp_path / "mlp"
     assert (
-        main(
-            [
-                "train",
-                "mlp-mnist",
-                "--out",
-                str(run),
-                "--data-root",
-                str(data_root),
-                "--quiet",
-                "--set",
-                "train.steps=2",
-                "--set",
-                "eval.every=0",
-                "--set",
-                "log.progress=off",
-            ]
-        )
+        train("mlp-mnist", run, "train.steps=2", "eval.every=0", "log.progress=off", data_root=data_root, quiet=True)
         == 0
     )
     assert main(["sample", str(run), "--n", "16", "--out", str(tmp_path / "s.npy")]) == 0

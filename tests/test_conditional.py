@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import tiny
 import torch
 from PIL import Image
+from tiny import TINY_MLPS, train
 
 from gankit.api import make_trainer
 from gankit.cli import main
@@ -19,20 +21,10 @@ from gankit.errors import GankitError
 from gankit.generation.latent import generate
 from gankit.nets import build_networks, count_parameters, is_conditional
 
-QUIET = [
-    "device=cpu",
-    "eval.every=0",
-    "log.tensorboard=off",
-    "log.progress=off",
-    "speed.amp=off",
-    "speed.channels_last=off",
-]
+QUIET = [*tiny.QUIET, "speed.channels_last=off"]
 # a small conditional MLP GAN on a user's tensor of labelled 28x28 images
 TINY_IMAGES = [
-    "model.g=mlp",
-    "model.d=mlp",
-    "model.hidden=16",
-    "model.latent_dim=8",
+    *TINY_MLPS,
     "train.batch_size=16",
     "train.steps=4",
     "train.log_every=2",
@@ -235,24 +227,7 @@ def test_conditional_training_uses_the_labels_and_repeats_bitwise(tmp_path, one_
 
 def test_per_epoch_grids_have_one_row_per_class_and_sample_class(tmp_path, data_root, capsys):
     run = tmp_path / "cgan"
-    assert (
-        main(
-            [
-                "train",
-                "cgan-mnist",
-                "--data-root",
-                str(data_root),
-                "--out",
-                str(run),
-                "--set",
-                "train.steps=2",
-                "--set",
-                "train.batch_size=8",
-                *sum((["--set", s] for s in QUIET), []),
-            ]
-        )
-        == 0
-    )
+    assert train("cgan-mnist", run, "train.steps=2", "train.batch_size=8", *QUIET, data_root=data_root) == 0
     assert json.loads((run / "classes.json").read_text()) == [str(d) for d in range(10)]
     grid = Image.open(run / "samples" / "epoch-0001.png")
     assert grid.size == (2 + 10 * 30, 2 + 10 * 30)  # 100 samples: 10 rows (classes) of 10
@@ -270,22 +245,7 @@ def test_per_epoch_grids_have_one_row_per_class_and_sample_class(tmp_path, data_
 
 def test_class_on_an_unconditional_run_is_a_clear_error(tmp_path, capsys):
     run = tmp_path / "ring"
-    assert (
-        main(
-            [
-                "train",
-                "ring-2d",
-                "--out",
-                str(run),
-                "--set",
-                "train.steps=2",
-                "--set",
-                "data.size=512",
-                *sum((["--set", s] for s in QUIET), []),
-            ]
-        )
-        == 0
-    )
+    assert train("ring-2d", run, "train.steps=2", "data.size=512", *QUIET) == 0
     assert main(["sample", str(run), "--class", "3"]) != 0
     assert "--class needs a conditional run" in capsys.readouterr().err
 
@@ -326,60 +286,15 @@ def test_conditional_accuracy_of_real_digits_is_the_classifiers_and_of_wrong_lab
 
 def test_eval_reports_conditional_accuracy_of_a_conditional_run(tmp_path, data_root, capsys):
     run = tmp_path / "cgan"
-    assert (
-        main(
-            [
-                "train",
-                "cgan-mnist",
-                "--data-root",
-                str(data_root),
-                "--out",
-                str(run),
-                "--set",
-                "train.steps=2",
-                "--set",
-                "train.batch_size=8",
-                "--set",
-                "model.g=mlp",
-                "--set",
-                "model.d=mlp",
-                "--set",
-                "model.hidden=16",
-                *sum((["--set", s] for s in QUIET), []),
-            ]
-        )
-        == 0
-    )
+    small = ["train.batch_size=8", "model.g=mlp", "model.d=mlp", "model.hidden=16", *QUIET]
+    assert train("cgan-mnist", run, "train.steps=2", *small, data_root=data_root) == 0
     assert main(["eval", str(run), "--metrics", "cond", "--n", "200", "--data-root", str(data_root)]) == 0
     out = capsys.readouterr().out
     assert "cond_acc" in out and "cond_classes" in out
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert {r["metric"] for r in records} >= {"cond_acc", "cond_acc_min", "cond_classes"}
     plain = tmp_path / "plain"
-    assert (
-        main(
-            [
-                "train",
-                "mlp-mnist",
-                "--data-root",
-                str(data_root),
-                "--out",
-                str(plain),
-                "--set",
-                "train.steps=1",
-                "--set",
-                "train.batch_size=8",
-                "--set",
-                "model.g=mlp",
-                "--set",
-                "model.d=mlp",
-                "--set",
-                "model.hidden=16",
-                *sum((["--set", s] for s in QUIET), []),
-            ]
-        )
-        == 0
-    )
+    assert train("mlp-mnist", plain, "train.steps=1", *small, data_root=data_root) == 0
     assert main(["eval", str(plain), "--metrics", "cond", "--n", "50", "--data-root", str(data_root)]) != 0
     assert "this run is unconditional" in capsys.readouterr().err
 

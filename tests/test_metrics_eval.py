@@ -8,6 +8,7 @@ import json
 import pytest
 import torch
 from shapes import blur, write_folder
+from tiny import train
 
 from gankit.cli import main
 from gankit.config import load_preset, preset_names
@@ -68,9 +69,7 @@ def read_metrics(run) -> list[dict]:
 def test_eval_command_on_a_tiny_ring_run(tmp_path, capsys):
     run = tmp_path / "ring"
     # 20 steps stay inside the first epoch: one evaluation, at the end of training
-    assert (
-        main(["train", "ring-2d", "--out", str(run), "--quiet", "--set", "train.steps=20", "--set", "eval.n=500"]) == 0
-    )
+    assert train("ring-2d", run, "train.steps=20", "eval.n=500", quiet=True) == 0
     during = read_metrics(run)
     assert {r["metric"] for r in during} == {"modes", "hq", "mode_kl"}
     assert all(r["source"] == "train" and r["step"] == 20 and r["n"] == 500 for r in during)
@@ -93,23 +92,7 @@ def test_eval_command_on_a_tiny_ring_run(tmp_path, capsys):
 def test_eval_command_on_an_mnist_run(tmp_path, capsys, data_root):
     run = tmp_path / "mnist"
     assert (
-        main(
-            [
-                "train",
-                "mlp-mnist",
-                "--out",
-                str(run),
-                "--quiet",
-                "--data-root",
-                str(data_root),
-                "--set",
-                "train.steps=5",
-                "--set",
-                "eval.every=0",
-                "--set",
-                "model.hidden=16",
-            ]
-        )
+        train("mlp-mnist", run, "train.steps=5", "eval.every=0", "model.hidden=16", data_root=data_root, quiet=True)
         == 0
     )
     assert not (run / "metrics.jsonl").exists()  # eval.every = 0: no metrics during training
@@ -289,23 +272,7 @@ def test_folder_holdout_is_fixed_by_the_seed_and_kept_out_of_training(tmp_path):
 def test_eval_device_auto_and_a_clear_error_for_a_missing_gpu(tmp_path, capsys, data_root):
     run = tmp_path / "mnist"
     assert (
-        main(
-            [
-                "train",
-                "mlp-mnist",
-                "--out",
-                str(run),
-                "--quiet",
-                "--data-root",
-                str(data_root),
-                "--set",
-                "train.steps=3",
-                "--set",
-                "eval.every=0",
-                "--set",
-                "model.hidden=16",
-            ]
-        )
+        train("mlp-mnist", run, "train.steps=3", "eval.every=0", "model.hidden=16", data_root=data_root, quiet=True)
         == 0
     )
     assert (
