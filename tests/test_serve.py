@@ -82,6 +82,17 @@ def tile_sources(page):
     return page.evaluate("Array.from(document.querySelectorAll('#tiles img')).map(i => i.src)")
 
 
+def interpolate_on_page(page, a: int, b: int, steps: int, version: int) -> list[str]:
+    """Click tiles a and b (A and B), ask for a walk of `steps` pictures, wait for the page's
+    `version`th drawing: the walk's tile sources."""
+    page.click(f".tile[data-index='{a}']")
+    page.click(f".tile[data-index='{b}']")
+    page.evaluate(f"document.getElementById('steps').value = {steps}")
+    page.click("#interp")
+    page.wait_for(f"document.body.dataset.version === '{version}'")
+    return tile_sources(page)
+
+
 def test_page_end_to_end_in_chromium(runs, tmp_path):
     with served_page(runs["image"], tmp_path) as page:
         first = tile_sources(page)
@@ -96,12 +107,7 @@ def test_page_end_to_end_in_chromium(runs, tmp_path):
         page.wait_for("document.body.dataset.version === '3'")
         varied = tile_sources(page)
         assert varied[0] == second[0] and varied[1] != second[1]
-        page.click(".tile[data-index='0']")  # A and B, then interpolate
-        page.click(".tile[data-index='5']")
-        page.evaluate("document.getElementById('steps').value = 6")
-        page.click("#interp")
-        page.wait_for("document.body.dataset.version === '4'")
-        walk = tile_sources(page)
+        walk = interpolate_on_page(page, 0, 5, steps=6, version=4)  # A and B, then interpolate
         assert len(walk) == 6 and walk[0] == varied[0] and walk[-1] == varied[5]
         assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
         page.screenshot(shots_dir(tmp_path) / "serve-image.png", full_page=False)

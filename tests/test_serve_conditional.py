@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import torch
 from test_report_browser import shots_dir
-from test_serve import post, served, served_page, tile_sources
+from test_serve import interpolate_on_page, post, served, served_page, tile_sources
 from tiny import conditional_run
 
 from gankit.generation.latent import generate
@@ -73,12 +73,7 @@ def test_page_class_picker_and_interpolation_within_a_class_in_chromium(cond_run
         sevens = tile_sources(page)
         assert set(page.evaluate(shown)) == {"7"} and len(sevens) == 32
         assert page.evaluate("document.querySelector('.tile .cls').textContent") == "7"
-        page.click(".tile[data-index='0']")
-        page.click(".tile[data-index='4']")
-        page.evaluate("document.getElementById('steps').value = 6")
-        page.click("#interp")
-        page.wait_for("document.body.dataset.version === '3'")
-        walk = tile_sources(page)
+        walk = interpolate_on_page(page, 0, 4, steps=6, version=3)
         assert len(walk) == 6 and walk[0] == sevens[0] and walk[-1] == sevens[4]
         assert set(page.evaluate(shown)) == {"7"}
         assert "class 7" in page.evaluate("document.getElementById('status').textContent")
