@@ -138,22 +138,23 @@ DESCRIBE = {
 TRUTH_SAMPLES = 2000
 
 
-def build_folders(data_root, work: Path) -> dict:
-    """{small, large, held}: folders of Fashion-MNIST images as RGB PNGs (train split; held-out: test)."""
+def fashion_png_folder(data_root, split: str, n: int, folder: Path) -> str:
+    """The first n Fashion-MNIST images of `split` written to `folder` as RGB PNGs (an image folder)."""
     from PIL import Image
 
     from gankit.data.idx import load_idx_images
 
-    train, _ = load_idx_images("fashion-mnist", data_root, "train", download=False)
-    test, _ = load_idx_images("fashion-mnist", data_root, "test", download=False)
-    out = {}
-    for name, images, n in (("small", train, 300), ("large", train, 6000), ("held", test, 300)):
-        folder = work / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            Image.fromarray(images[i, 0].numpy()).convert("RGB").save(folder / f"{i:05d}.png")
-        out[name] = str(folder)
-    return out
+    images, _ = load_idx_images("fashion-mnist", data_root, split, download=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        Image.fromarray(images[i, 0].numpy()).convert("RGB").save(folder / f"{i:05d}.png")
+    return str(folder)
+
+
+def build_folders(data_root, work: Path) -> dict:
+    """{small, large, held}: folders of Fashion-MNIST images as RGB PNGs (train split; held-out: test)."""
+    specs = (("small", "train", 300), ("large", "train", 6000), ("held", "test", 300))
+    return {name: fashion_png_folder(data_root, split, n, work / name) for name, split, n in specs}
 
 
 @torch.no_grad()

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import torch
+from diagnosis_table import fashion_png_folder  # the script beside this one
 
 from gankit.callbacks.diagnosis import DiagnosisCallback
 from gankit.config import load_preset
@@ -35,23 +36,6 @@ VARIANTS = {
     "augmented (preset)": [],
     "no augmentation": ["augment.policy=", "augment.ada_target=0"],
 }
-
-
-def build_folders(data_root, work: Path, n: int) -> tuple[str, str]:
-    """(train, held): n Fashion-MNIST training images and n test images, as RGB PNGs."""
-    from PIL import Image
-
-    from gankit.data.idx import load_idx_images
-
-    folders = []
-    for split in ("train", "test"):
-        images, _ = load_idx_images("fashion-mnist", data_root, split, download=False)
-        folder = work / split
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            Image.fromarray(images[i, 0].numpy()).convert("RGB").save(folder / f"{i:05d}.png")
-        folders.append(str(folder))
-    return folders[0], folders[1]
 
 
 def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str) -> dict:
@@ -111,7 +95,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    train_dir, held_dir = build_folders(args.data_root, Path(tempfile.mkdtemp(prefix="gankit-small-")), args.images)
+    work = Path(tempfile.mkdtemp(prefix="gankit-small-"))
+    train_dir = fashion_png_folder(args.data_root, "train", args.images, work / "train")
+    held_dir = fashion_png_folder(args.data_root, "test", args.images, work / "test")
     print(
         f"rgb-small at {args.resolution} px on {args.images} Fashion-MNIST images (RGB), {args.steps} steps, "
         f"{args.n} samples scored against {args.images} held-out images\n"
