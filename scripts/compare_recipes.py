@@ -10,7 +10,8 @@ same number of images ("equal images"), then as many images as its own measured 
 modern run's wall time ("equal time", one more run). Each run is scored on `--n` samples (EMA
 weights where the preset has them) against the held-out split with the shipped feature network:
 FID and class coverage (classes of 10, and the KL of the class histogram from uniform).
-Extra `--set key=value` overrides apply to both presets (e.g. device=cpu). Prints one table.
+Extra `--set key=value` overrides apply to both presets (e.g. device=cpu). Prints one table; with
+`--grids DIR`, also saves 64 samples of each run (the same latents for every run) as DIR/*.png.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -26,9 +28,12 @@ from gankit.api import make_trainer
 from gankit.config import load_preset
 from gankit.generation.latent import latent_draw
 from gankit.metrics.evaluate import Evaluator
+from gankit.plots import save_grid
 
 
-def train_and_score(preset: str, seed: int, images: int, n: int, data_root, overrides: list[str]) -> dict:
+def train_and_score(
+    preset: str, seed: int, images: int, n: int, data_root, overrides: list[str], grid: Path | None = None
+) -> dict:
     base = load_preset(preset, [f"seed={seed}", "eval.every=0", "log.tensorboard=off", "log.progress=off", *overrides])
     steps = max(1, images // base.train.batch_size)
     cfg = load_preset(
@@ -49,6 +54,10 @@ def train_and_score(preset: str, seed: int, images: int, n: int, data_root, over
     seconds = time.perf_counter() - start
     samples = torch.cat([trainer.generate(z.to(trainer.device)).cpu() for z in latent_draw(cfg, n, 12345).split(500)])
     values = Evaluator(cfg, data_root, n=n).evaluate(samples, ["fid", "classes"])
+    if grid is not None:  # the first 64 of the scored samples (the same latents for every recipe)
+        grid.mkdir(parents=True, exist_ok=True)
+        name = "_".join([preset, *(o for o in overrides if o != "device=cpu")]).replace("=", "-")
+        save_grid(samples[:64], grid / f"{name}_seed{seed}_{steps * cfg.train.batch_size}.png", nrow=8)
     return {"preset": preset, "seed": seed, "images": steps * cfg.train.batch_size, "seconds": seconds, **values}
 
 
@@ -69,6 +78,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="key=value for both presets")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--grids", type=Path, default=None, help="folder: save 64 samples of each run as a PNG grid")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -78,7 +88,9 @@ def main(argv=None) -> int:
     for spec in args.score:
         preset, *extra = spec.split(",")
         for seed in seeds:
-            r = train_and_score(preset, seed, args.images, args.n, args.data_root, [*args.overrides, *extra])
+            r = train_and_score(
+                preset, seed, args.images, args.n, args.data_root, [*args.overrides, *extra], args.grids
+            )
             r["preset"] = spec[:40]
             rows.append({**r, "when": "equal images"})
             print(
@@ -90,10 +102,11 @@ def main(argv=None) -> int:
     for pair in args.pair:
         seed_preset, modern = pair.split(":")
         for seed in seeds:
-            m = train_and_score(modern, seed, args.images, args.n, args.data_root, args.overrides)
-            s = train_and_score(seed_preset, seed, args.images, args.n, args.data_root, args.overrides)
+            m = train_and_score(modern, seed, args.images, args.n, args.data_root, args.overrides, args.grids)
+            s = train_and_score(seed_preset, seed, args.images, args.n, args.data_root, args.overrides, args.grids)
             rate = s["images"] / s["seconds"]
-            t = train_and_score(seed_preset, seed, int(rate * m["seconds"]), args.n, args.data_root, args.overrides)
+            t_images = int(rate * m["seconds"])
+            t = train_and_score(seed_preset, seed, t_images, args.n, args.data_root, args.overrides, args.grids)
             for r, when in ((m, "equal images"), (s, "equal images"), (t, "equal time")):
                 rows.append({**r, "when": when})
                 print(
