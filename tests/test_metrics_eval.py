@@ -89,6 +89,19 @@ def test_eval_command_on_a_tiny_ring_run(tmp_path, capsys):
     assert "did you mean 'modes'" in capsys.readouterr().err
 
 
+def test_eval_scores_the_moving_average_or_with_no_ema_g_itself(tmp_path, capsys):
+    run = tmp_path / "ring"
+    assert train("ring-2d", run, "train.steps=60", "train.ema=0.9", "eval.every=0", quiet=True) == 0
+    capsys.readouterr()
+    for extra in ([], ["--no-ema"]):
+        assert main(["eval", str(run), "--n", "800", "--metrics", "modes", *extra]) == 0
+    out = capsys.readouterr().out
+    assert "the EMA of G" in out and ", G;" in out
+    ema, raw = ([r for r in read_metrics(run) if r["source"] == "eval" and r["weights"] == w] for w in ("g_ema", "g"))
+    assert {r["metric"] for r in ema} == {r["metric"] for r in raw}
+    assert [r["value"] for r in ema] != [r["value"] for r in raw]  # two different generators were scored
+
+
 def test_eval_command_on_an_mnist_run(tmp_path, capsys, data_root):
     run = tmp_path / "mnist"
     assert (

@@ -28,6 +28,11 @@ def add_parser(sub) -> None:
     p.add_argument("--checkpoint", default="last", help="last | best (default last)")
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     p.add_argument(
+        "--no-ema",
+        action="store_true",
+        help="score G's own weights, not their moving average (runs with train.ema > 0)",
+    )
+    p.add_argument(
         "--data-root", help="folder holding mnist/ and fashion-mnist/ (default $GANKIT_DATA, else ~/.cache/gankit)"
     )
     p.add_argument(
@@ -67,7 +72,7 @@ def run(args) -> int:
     if args.n < 2:
         raise GankitError(f"--n must be at least 2 (got {args.n})")
     device = resolve_device(args.device)
-    g, cfg = load_generator(args.run, args.checkpoint, device)
+    g, cfg = load_generator(args.run, args.checkpoint, device, ema=not args.no_ema)
     if args.reference:
         cfg = cfg.replace(eval=dataclasses.replace(cfg.eval, reference=args.reference))
     evaluator = Evaluator(cfg, args.data_root, args.n, device)
@@ -76,9 +81,11 @@ def run(args) -> int:
     # a conditional run: every class equally often, scored against the classes asked for
     labels = balanced_labels(args.n, g.num_classes) if is_conditional(g) else None
     values = evaluator.evaluate(draw(g, cfg, args.n, args.seed, device, labels), names, labels)
-    append_records(args.run, records(values, step, evaluator, args.n, "eval", args.checkpoint))
+    weights = "g" if args.no_ema or cfg.train.ema == 0 else "g_ema"
+    append_records(args.run, records(values, step, evaluator, args.n, "eval", args.checkpoint, weights))
     print(
-        f"{args.run} ({args.checkpoint} checkpoint, step {step}; reference: {evaluator.reference_split}, "
+        f"{args.run} ({args.checkpoint} checkpoint, step {step}, {'G' if weights == 'g' else 'the EMA of G'}; "
+        f"reference: {evaluator.reference_split}, "
         f"{len(evaluator.reference_images()) if evaluator.domain == 'image' else 'true distribution'}):"
     )
     print(format_table(values, evaluator, args.n))

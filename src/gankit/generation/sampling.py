@@ -15,12 +15,15 @@ from ..run import RunDir
 from .latent import generate, latent_draw
 
 
-def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
+def load_generator(run_path, checkpoint: str = "last", device: str = "cpu", ema: bool = True):
     """(G in eval mode on `device`, the run's Config). G carries the moving average of its
-    weights when the run kept one (train.ema > 0): that is the generator samples are meant from.
+    weights when the run kept one (train.ema > 0): that is the generator samples are meant from;
+    `ema=False` loads G's own weights instead (to see what the average adds).
     `run_path` may also be a file of `gankit export`: .safetensors weights or a .pt2 program."""
     suffix = Path(run_path).suffix.lower()
     if suffix in (".safetensors", ".pt2") and Path(run_path).is_file():
+        if not ema:
+            raise GankitError(f"{run_path} is an exported generator; G's own weights are in the run's checkpoints")
         from .export import load_exported, load_safetensors
 
         return load_safetensors(run_path, device) if suffix == ".safetensors" else load_exported(run_path, device)
@@ -32,7 +35,7 @@ def load_generator(run_path, checkpoint: str = "last", device: str = "cpu"):
     state = run.load_checkpoint(checkpoint)
     cfg = C.from_saved(state["config"])
     g, _ = build_networks(cfg.model, sample_shape(cfg.data))
-    g.load_state_dict(state.get("g_ema", state["g"]))
+    g.load_state_dict(state.get("g_ema", state["g"]) if ema else state["g"])
     return g.to(device).eval(), cfg
 
 

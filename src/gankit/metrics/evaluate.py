@@ -258,14 +258,19 @@ class Evaluator:
         }
 
 
-def records(values: dict, step: int, feature_net, n: int, source: str, checkpoint: str = "") -> list[dict]:
+def records(
+    values: dict, step: int, feature_net, n: int, source: str, checkpoint: str = "", weights: str = ""
+) -> list[dict]:
     """One metrics.jsonl record per value. `feature_net` is a name, or the Evaluator that scored the
-    values: each record then names its network, weights' SHA-256, reference split and size, resize."""
+    values: each record then names its network, weights' SHA-256, reference split and size, resize.
+    `weights`: which of G's weights were scored (g | g_ema), where that was chosen."""
     now = time.strftime("%Y-%m-%dT%H:%M:%S")
     name = feature_net.feature_net if hasattr(feature_net, "provenance") else feature_net
     base = {"step": step, "feature_net": name, "n": n, "source": source, "time": now}
     if checkpoint:
         base["checkpoint"] = checkpoint
+    if weights:
+        base["weights"] = weights
     recs = [{**base, "metric": k, "value": float(v)} for k, v in values.items()]
     if hasattr(feature_net, "provenance"):
         for r in recs:
