@@ -107,12 +107,14 @@ def main() -> None:
             auto = run(load_preset(preset, overrides + [f"seed={seed}", "train.balance=auto"]), args.data_root, True)
             acts = "; ".join(f"{a['step']}: {a['action']}" for a in auto[3]) or "no action"
             if name in HEALTHY:
-                kept = healthy(*auto[:3])
-                counts["healthy_kept"][0] += kept
-                counts["healthy_kept"][1] += 1
+                was, kept = healthy(*plain[:3]), healthy(*auto[:3])
+                if was:  # the controller's cost on a run that needs no help
+                    counts["healthy_kept"][0] += kept
+                    counts["healthy_kept"][1] += 1
+                verdict = ("kept healthy" if kept else "made worse") if was else "not healthy as it is"
                 print(
                     f"| {name} | {seed} | {describe(*plain[:3])} | - | - | {describe(*auto[:3])} ({acts}) | "
-                    f"{'kept healthy' if kept else 'made worse'} |",
+                    f"{verdict}{'; rescued' if kept and not was else ''} |",
                     flush=True,
                 )
                 continue

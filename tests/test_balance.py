@@ -73,6 +73,12 @@ def test_remedies_can_be_applied_as_written():
     fast = Context.from_config(load_preset("ring-2d", ["optim.d.lr=5e-3", "train.d_steps=5"]))
     overrides = [r.overrides for r in remedy_list("d_overpowering", fast)]
     assert {"train.d_steps": 1} in overrides and {"optim.d.lr": fast.g_lr} in overrides
+    g_fast = Context.from_config(load_preset("ring-2d", ["optim.g.lr=1e-2", "optim.d.lr=1e-5"]))
+    # G far faster: both at the geometric mean of their speeds, typed as a user would
+    assert {"optim.g.lr": 0.000316, "optim.d.lr": 0.000316} in [
+        r.overrides for r in remedy_list("g_overpowering", g_fast)
+    ]
+    assert remedy_list("oscillation", g_fast)[0].overrides["optim.d.lr"] == 1e-6  # not 1.0000000000000002e-06
     bn = Context.from_config(load_preset("dcgan-mnist32"))  # batch norm in D: R1 would be wrong
     assert not any("loss.r1_gamma" in r.overrides for r in remedy_list("partial_mode_collapse", bn))
     s2 = Context.from_config(load_preset("mlp-mnist"))  # seed S2's G at PyTorch's init starts as one image
@@ -106,3 +112,34 @@ def test_controls_reach_the_optimisers_and_the_loss():
     assert all(g["betas"][0] == 0.5 for o in (trainer.opt_g, trainer.opt_d) for g in o.param_groups)
     assert trainer.objective.r1_gamma == 0.2 and trainer.schedule.d_steps_at(10) == 3
     assert trainer.state_dict()["controls"]["beta1"] == 0.5  # checkpointed
+
+
+class _Holding:
+    """A diagnosis stand-in whose findings are set by the test (the controller reads only these)."""
+
+    def __init__(self, *kinds: str):
+        self.kinds = list(kinds)
+        self.diagnoser = self
+
+    def holding(self, during_warmup: bool = False) -> list[str]:
+        return self.kinds
+
+
+def test_a_faster_g_and_a_crawling_d_meet_at_the_geometric_mean_one_remedy_at_a_time():
+    from gankit.callbacks.balance import SETTLE_LOGS, BalanceCallback
+
+    cfg = tiny_config(["optim.g.lr=1e-2", "optim.d.lr=1e-5", "train.balance=auto"])
+    trainer = make_trainer(cfg, None, progress=False)
+    found = _Holding("g_overpowering")
+    balance = BalanceCallback(found, verbose=False)
+    balance.on_log(trainer, {"step": 10})
+    g, d = 1e-2 * trainer.controls.g_lr, 1e-5 * trainer.controls.d_lr  # the rates the next step uses
+    # both at sqrt(1e-2 * 1e-5): D rises (never past G's configured rate), G comes down
+    assert abs(g - 10**-3.5) < 1e-9 and abs(d - 10**-3.5) < 1e-9
+    assert "geometric mean" in balance.actions[0]["action"]
+    # a new finding right after: nothing until the last action has had SETTLE_LOGS logs to work
+    found.kinds = ["oscillation"]
+    balance.on_log(trainer, {"step": 10 + cfg.train.log_every})
+    assert len(balance.actions) == 1
+    balance.on_log(trainer, {"step": 10 + SETTLE_LOGS * cfg.train.log_every})
+    assert len(balance.actions) == 2 and balance.actions[1]["finding"] == "oscillation"

@@ -4,21 +4,27 @@ After each log it reads the findings the diagnosis holds, including those its wa
 back from the user (a mild remedy early beats a finding late: a ring GAN that D overpowers loses
 its modes within the 300-step warm-up, and R1 at step 300 no longer brings them back), and takes
 one step of the remedy for each: when the finding starts, and again every COOLDOWN_LOGS logs
-while it still holds. Every step is bounded (a learning rate comes down to the other side's and
-then at most LR_RANGE-fold lower; D steps stay in 1..D_STEPS_MAX) and is recorded in stats.jsonl
-as {"event": "balance", ...} with its reason, which the report shows.
+while it still holds, but never sooner than SETTLE_LOGS logs after its last action on any finding
+(one remedy at a time: R1 needs a few hundred steps to work, and a second change before then was
+measured to undo it). Every step is bounded (learning rates come to one speed and then at most
+LR_RANGE-fold lower; D steps stay in 1..D_STEPS_MAX) and is recorded in stats.jsonl as
+{"event": "balance", ...} with its reason, which the report shows.
 
-    D overpowers G / G's gradients vanish  ->  R1 on D, then D slowed to G's speed, then halved
-    G overpowers D                         ->  G slowed to D's speed, then more D steps, then halved
-    (partial) mode collapse                ->  R1 on D (an imbalance found at the same time is
-                                               treated first)
+    D overpowers G / G's gradients vanish  ->  R1 on D, then D slowed to G's speed, then Adam
+                                               beta1 down to 0.5, then D's rate halved
+    G overpowers D                         ->  G and D at one speed, then more D steps, then halved
+    (partial) mode collapse                ->  R1 on D, then G and D at one speed, then beta1 down
+                                               to 0.5, then both rates halved (an imbalance found
+                                               at the same time is treated first)
     oscillation                            ->  Adam beta1 down to 0.5, then both rates halved (twice)
     divergence                             ->  both learning rates halved (twice)
     D overfits (images)                    ->  ADA switched on (translation + cutout, target 0.6)
 
-A side's speed is its learning rate times its updates per G step (D steps per G step). The
-controller never raises a learning rate; it slows one side down, regularises D (R1, only where D
-has no batch norm, which would make the penalty wrong) or augments.
+A side's speed is its learning rate times its updates per G step (D steps per G step). A faster D
+comes down to G's speed; a faster G and D meet at the geometric mean of their speeds, so D's rate
+may rise, never past G's (slowing G down to a D at 1e-5 froze the ring runs). Otherwise the
+controller only lowers rates, regularises D (R1, only where D has no batch norm, which would make
+the penalty wrong) or augments.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ..training.callbacks import Callback
 from .diagnosis import DiagnosisCallback
 
 COOLDOWN_LOGS = 10  # logs between two actions on one finding: 3 clean logs clear it, R1 takes longer
+SETTLE_LOGS = 10  # logs after any action before the next (on any finding): one remedy at a time
 LR_RANGE = 4.0  # below where it started or was equalized, a rate is halved at most twice: the run keeps learning
 LR_STEP = 0.5  # each action halves a learning rate
 D_STEPS_MAX = 5  # the WGAN paper's critic steps per G step
@@ -74,6 +81,8 @@ class BalanceCallback(Callback):
             last = self.last_action.get(kind)
             if last is not None and step - last < cooldown:
                 continue
+            if self.actions and step - self.actions[-1]["step"] < SETTLE_LOGS * trainer.cfg.train.log_every:
+                return  # the last action (on any finding) has not had time to work yet
             floors = dict(self.floor)
             change = self._remedy(trainer, kind)
             if change is None:
@@ -99,7 +108,14 @@ class BalanceCallback(Callback):
         """(what was done, why, the controls that change) or None where nothing is left to do."""
         if kind in ("d_overpowering", "vanishing_g_gradients"):
             why = "D overpowers G" if kind == "d_overpowering" else "G's gradients vanish: D rejects every fake"
-            return _r1(trainer, why) or self._slow(trainer, "d", why)
+            # R1, then D at G's speed, then less momentum (an Adam beta1 of 0.9 makes D overshoot
+            # even at G's rate), then D's rate halved
+            return (
+                _r1(trainer, why)
+                or self._equalize(trainer, "d", why)
+                or self._calm_momentum(trainer, why)
+                or self._halve(trainer.controls, "d", why)
+            )
         if kind == "g_overpowering":
             why = "G overpowers D: D can no longer tell real from fake"
             c = trainer.controls
@@ -109,19 +125,16 @@ class BalanceCallback(Callback):
         if kind in ("mode_collapse", "partial_mode_collapse"):
             if any(k in BALANCE_FIRST for k in self.diagnosis.diagnoser.holding(during_warmup=True)):
                 return None  # an imbalance is the likelier cause: its remedy comes first
-            # R1 alone: slowing either side down does not bring lost modes back (measured on ring-2d)
-            return _r1(trainer, "G's samples collapse onto a few modes")
+            why = "G's samples collapse onto a few modes"
+            return (
+                _r1(trainer, why)
+                or self._equalize(trainer, "g", why)
+                or self._equalize(trainer, "d", why)
+                or self._calm(trainer, why)
+            )
         if kind in ("oscillation", "divergence"):
             why = "the game oscillates" if kind == "oscillation" else "the statistics run away"
-            c = trainer.controls
-            beta1 = max(g.get("betas", (0.0,))[0] for o in (trainer.opt_g, trainer.opt_d) for g in o.param_groups)
-            if kind == "oscillation" and beta1 > CALM_BETA1:  # momentum carries each side past the other
-                return f"Adam beta1 {beta1:g} -> {CALM_BETA1:g} on both sides", why, {"beta1": CALM_BETA1}
-            g, d = self._halve(c, "g", why), self._halve(c, "d", why)
-            if g is None and d is None:
-                return None
-            changes = {**(g[2] if g else {}), **(d[2] if d else {})}
-            return "; ".join(x[0] for x in (g, d) if x), why, changes
+            return self._calm(trainer, why, momentum=kind == "oscillation")
         if kind == "overfitting_d" and trainer.dataset.is_image and not trainer.exp.augment.enabled:
             return (
                 f"augmentation on: {ADA_POLICY}, adaptive (ADA, target r_t {ADA_TARGET})",
@@ -130,26 +143,53 @@ class BalanceCallback(Callback):
             )
         return None
 
-    def _slow(self, trainer, side: str, why: str):
-        """Slow `side` down: first to the other side's speed at once, then halving its rate."""
-        return self._equalize(trainer, side, why) or self._halve(trainer.controls, side, why)
+    def _calm(self, trainer, why: str, momentum: bool = True):
+        """Calm the game: Adam's beta1 down to CALM_BETA1 (momentum carries each side past the other),
+        then both learning rates halved (bounded)."""
+        c = trainer.controls
+        if momentum and (calmer := self._calm_momentum(trainer, why)):
+            return calmer
+        g, d = self._halve(c, "g", why), self._halve(c, "d", why)
+        if g is None and d is None:
+            return None
+        changes = {**(g[2] if g else {}), **(d[2] if d else {})}
+        return "; ".join(x[0] for x in (g, d) if x), why, changes
+
+    @staticmethod
+    def _calm_momentum(trainer, why: str):
+        """Adam's beta1 down to CALM_BETA1 on both sides where it is higher; None where it is not."""
+        beta1 = max(g.get("betas", (0.0,))[0] for o in (trainer.opt_g, trainer.opt_d) for g in o.param_groups)
+        if beta1 <= CALM_BETA1:
+            return None
+        return f"Adam beta1 {beta1:g} -> {CALM_BETA1:g} on both sides", why, {"beta1": CALM_BETA1}
 
     def _equalize(self, trainer, side: str, why: str):
-        """Bring the faster `side` down to the other's speed (learning rate x D steps per G step):
-        the seeds train both at one rate. None when `side` is not clearly the faster one."""
+        """Bring the faster `side` and the other to one speed (learning rate x D steps per G step):
+        the seeds train both at one rate. A faster D comes down to G's speed (1 D step per G step);
+        a faster G and D meet at the geometric mean of their speeds, so D rises, never past G's rate:
+        slowing G down to a crawling D would freeze the side whose samples the user wants.
+        None when `side` is not clearly the faster one."""
         c = trainer.controls
         g, d = _speeds(trainer)
         mine, other = (g, d) if side == "g" else (d, g)
         if mine <= EQUAL_MARGIN * other:
             return None
-        lr_now = trainer.opt_g.param_groups[0]["lr"] if side == "g" else trainer.opt_d.param_groups[0]["lr"]
-        factor = getattr(c, f"{side}_lr") * other / mine * (1 if side == "g" else c.d_steps)
-        changes = {f"{side}_lr": factor, **({"d_steps": 1} if side == "d" else {})}
-        self.floor[side] = factor / LR_RANGE
-        name = "G" if side == "g" else "D"
-        steps = f" and 1 D step per G step (was {c.d_steps})" if side == "d" and c.d_steps > 1 else ""
-        new_lr = lr_now * factor / getattr(c, f"{side}_lr")
-        return f"{name}'s learning rate {lr_now:.3g} -> {new_lr:.3g}{steps}, as fast as the other side", why, changes
+        lr = {"g": trainer.opt_g.param_groups[0]["lr"], "d": trainer.opt_d.param_groups[0]["lr"]}
+        if side == "d":
+            new_lr = {"d": g}
+            changes = {"d_lr": c.d_lr * g / lr["d"], "d_steps": 1}
+        else:
+            target = (g * d) ** 0.5
+            new_lr = {"g": target, "d": target / c.d_steps}
+            changes = {f"{s}_lr": getattr(c, f"{s}_lr") * new_lr[s] / lr[s] for s in ("g", "d")}
+        for s in new_lr:
+            self.floor[s] = changes[f"{s}_lr"] / LR_RANGE
+        name = {"g": "G", "d": "D"}
+        text = ", ".join(f"{name[s]}'s learning rate {lr[s]:.3g} -> {new_lr[s]:.3g}" for s in new_lr)
+        if side == "d":
+            steps = f" and 1 D step per G step (was {c.d_steps})" if c.d_steps > 1 else ""
+            return f"{text}{steps}, as fast as G", why, changes
+        return f"{text}: both at the geometric mean of their speeds", why, changes
 
     def _halve(self, c, side: str, why: str):
         """Halve one side's learning rate, down to LR_RANGE-fold below where it started (or was equalized)."""

@@ -42,6 +42,23 @@ def _value(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
+def _rate(v: float) -> float:
+    """A learning rate as a user would type it (3 significant digits, no 1.0000000000000002e-06)."""
+    return float(f"{v:.3g}")
+
+
+def _meet(ctx) -> Remedy:
+    """G faster than D: both at the geometric mean of their speeds (lr x steps per G step), as
+    train.balance = auto does; slowing G down to a crawling D would freeze the run instead."""
+    target = (ctx.g_lr * ctx.d_lr * ctx.d_steps) ** 0.5
+    g, d = _rate(target), _rate(target / ctx.d_steps)
+    return Remedy(
+        f"G and D at one speed, the geometric mean of theirs (G's learning rate {ctx.g_lr:g} -> {g:g}, "
+        f"D's {ctx.d_lr:g} -> {d:g})",
+        {"optim.g.lr": g, "optim.d.lr": d},
+    )
+
+
 def remedy_list(kind: str, ctx) -> list[Remedy]:
     """The remedies for a finding of `kind` in a run described by `ctx` (diagnosis.rules.Context), best first."""
     d_faster = ctx.d_lr * ctx.d_steps > ctx.g_lr * 1.5
@@ -75,7 +92,7 @@ def remedy_list(kind: str, ctx) -> list[Remedy]:
             + (
                 []
                 if d_faster
-                else [Remedy(f"D's learning rate below G's ({ctx.d_lr:g} now)", {"optim.d.lr": ctx.g_lr / 4})]
+                else [Remedy(f"D's learning rate below G's ({ctx.d_lr:g} now)", {"optim.d.lr": _rate(ctx.g_lr / 4)})]
             )
             + critic
         )
@@ -104,8 +121,12 @@ def remedy_list(kind: str, ctx) -> list[Remedy]:
         if ctx.ema == 0:
             out.append(ema)
         if ctx.g_lr > ctx.d_lr * ctx.d_steps * 1.5:
-            out.append(Remedy(f"G's learning rate down to D's ({ctx.g_lr:g} now)", {"optim.g.lr": ctx.d_lr}))
-        out.append(Remedy("both learning rates 4x lower", {"optim.g.lr": ctx.g_lr / 4, "optim.d.lr": ctx.d_lr / 4}))
+            out.append(_meet(ctx))
+        out.append(
+            Remedy(
+                "both learning rates 4x lower", {"optim.g.lr": _rate(ctx.g_lr / 4), "optim.d.lr": _rate(ctx.d_lr / 4)}
+            )
+        )
         return out + critic
     if kind == "overfitting_d":
         return [
@@ -125,7 +146,7 @@ def remedy_list(kind: str, ctx) -> list[Remedy]:
     if kind == "g_overpowering":
         out = []
         if ctx.g_lr > ctx.d_lr * ctx.d_steps * 1.5:
-            out.append(Remedy(f"G's learning rate down to D's ({ctx.g_lr:g} now)", {"optim.g.lr": ctx.d_lr}))
+            out.append(_meet(ctx))
         out.append(
             Remedy(f"train D more often per G step ({ctx.d_steps} now)", {"train.d_steps": min(ctx.d_steps + 1, 5)})
         )
@@ -140,7 +161,7 @@ def remedy_list(kind: str, ctx) -> list[Remedy]:
         return [
             Remedy(
                 "learning rates 10x lower, started again or resumed from the last checkpoint",
-                {"optim.g.lr": ctx.g_lr / 10, "optim.d.lr": ctx.d_lr / 10},
+                {"optim.g.lr": _rate(ctx.g_lr / 10), "optim.d.lr": _rate(ctx.d_lr / 10)},
             ),
             Remedy(
                 "go back to the last good checkpoint with lower rates when it happens", {"train.on_nan": "rollback"}
@@ -148,7 +169,7 @@ def remedy_list(kind: str, ctx) -> list[Remedy]:
             *critic,
         ]
     if kind == "oscillation":
-        slower = {"optim.g.lr": ctx.g_lr / 10, "optim.d.lr": ctx.d_lr / 10}
+        slower = {"optim.g.lr": _rate(ctx.g_lr / 10), "optim.d.lr": _rate(ctx.d_lr / 10)}
         if ctx.g_beta1 > 0.5 or ctx.d_beta1 > 0.5:  # on the ring neither change alone stopped it: both
             calmer = {"optim.g.beta1": 0.5, "optim.d.beta1": 0.5}
             return [
