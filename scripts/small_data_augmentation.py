@@ -4,9 +4,10 @@
     python scripts/small_data_augmentation.py --images 1000 --resolution 64 --steps 1500 --seeds 0
 
 Builds a folder of `--images` Fashion-MNIST training images as RGB PNGs and a held-out folder of as
-many test images, then trains `rgb-small` on the first twice per seed: as shipped (DiffAugment's
-colour, translation and cutout with ADA's adaptive p) and with augmentation off (everything else
-the same). Each run has the live diagnosis with the held-out folder (`diagnosis.holdout`), so the
+many test images, then trains `rgb-small` on the first once per seed and `--variants` entry:
+`ada`, as shipped (DiffAugment's colour, translation and cutout with ADA's adaptive p); `plain`,
+with augmentation off (everything else the same); `diffaugment`, the same ops at a fixed p = 1.
+Each run has the live diagnosis with the held-out folder (`diagnosis.holdout`), so the
 overfitting rule can compare D's outputs on training and held-out images. At the end the EMA
 generator draws `--n` samples from fixed noise, scored against the held-out folder:
 - SWD (x 1e3, the folder metric that needs no downloaded weights), against the held-out images;
@@ -32,9 +33,11 @@ from gankit.metrics.evaluate import Evaluator
 from gankit.training.experiment import build
 from gankit.training.loop import Trainer
 
-VARIANTS = {
-    "augmented (preset)": [],
-    "no augmentation": ["augment.policy=", "augment.ada_target=0"],
+VARIANTS = {  # --variants key -> (row name, overrides of rgb-small)
+    "ada": ("augmented (preset: ADA)", []),
+    "plain": ("no augmentation", ["augment.policy=", "augment.ada_target=0"]),
+    # DiffAugment as its paper runs it: every op on every image, whatever D's state (no ADA)
+    "diffaugment": ("DiffAugment, p fixed at 1", ["augment.ada_target=0", "augment.p=1"]),
 }
 
 
@@ -93,6 +96,9 @@ def main() -> None:
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", default="", help="folder for each run's sample grid (PNG)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS), default=["ada", "plain"], help="which runs per seed"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="gankit-small-"))
@@ -104,17 +110,17 @@ def main() -> None:
     )
     print("| variant | seed | SWD x1e3 | FID (classifier) | overfitting_d | other findings | final p | seconds |")
     print("|---|---|---|---|---|---|---|---|")
-    rows = {name: [] for name in VARIANTS}
+    chosen = {VARIANTS[k][0]: (k, VARIANTS[k][1]) for k in args.variants}
+    rows = {name: [] for name in chosen}
     for seed in args.seeds:
-        for name, variant in VARIANTS.items():
+        for name, (key, variant) in chosen.items():
             r = run(seed, variant, args, train_dir, held_dir)
             rows[name].append(r)
             if args.out:
                 from torchvision.utils import save_image
 
                 Path(args.out).mkdir(parents=True, exist_ok=True)
-                tag = "augmented" if not variant else "plain"
-                save_image(r["samples"] * 0.5 + 0.5, Path(args.out) / f"seed{seed}-{tag}.png", nrow=8)
+                save_image(r["samples"] * 0.5 + 0.5, Path(args.out) / f"seed{seed}-{key}.png", nrow=8)
             over = f"from step {r['overfit_at']}" if r["overfit_at"] is not None else "no"
             if r["overfit_at"] is not None and not r["overfit_active"]:
                 over += " (cleared)"
