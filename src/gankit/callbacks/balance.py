@@ -77,12 +77,12 @@ class BalanceCallback(Callback):
 
     def on_log(self, trainer, record: dict) -> None:
         step, cooldown = record["step"], COOLDOWN_LOGS * trainer.cfg.train.log_every
+        if self.actions and step - self.actions[-1]["step"] < SETTLE_LOGS * trainer.cfg.train.log_every:
+            return  # the last action (on any finding) has not had time to work yet
         for kind in self.diagnosis.diagnoser.holding(during_warmup=True):
             last = self.last_action.get(kind)
             if last is not None and step - last < cooldown:
                 continue
-            if self.actions and step - self.actions[-1]["step"] < SETTLE_LOGS * trainer.cfg.train.log_every:
-                return  # the last action (on any finding) has not had time to work yet
             floors = dict(self.floor)
             change = self._remedy(trainer, kind)
             if change is None:
@@ -103,6 +103,7 @@ class BalanceCallback(Callback):
                 self.run.append_stats(event)
             if self.verbose:
                 _say(f"gankit: balance at step {record['step']}: {action} ({reason})")
+            return  # one action per log: the next waits SETTLE_LOGS logs
 
     def _remedy(self, trainer, kind: str):
         """(what was done, why, the controls that change) or None where nothing is left to do."""
