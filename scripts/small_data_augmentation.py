@@ -1,12 +1,13 @@
-"""Augmentation on a small image folder: rgb-small with and without its DiffAugment + ADA (issue 17).
+"""Augmentation on a small image folder: rgb-small with and without its DiffAugment (issue 17).
 
     PYTHONPATH=src python scripts/small_data_augmentation.py --data-root ../shared/data --seeds 0 1 2
     python scripts/small_data_augmentation.py --images 1000 --resolution 64 --steps 1500 --seeds 0
 
 Builds a folder of `--images` Fashion-MNIST training images as RGB PNGs and a held-out folder of as
 many test images, then trains `rgb-small` on the first once per seed and `--variants` entry:
-`ada`, as shipped (DiffAugment's colour, translation and cutout with ADA's adaptive p); `plain`,
-with augmentation off (everything else the same); `diffaugment`, the same ops at a fixed p = 1.
+`diffaugment`, as shipped (DiffAugment's colour, translation and cutout on every image D sees);
+`plain`, with augmentation off (everything else the same); `ada`, the same ops with ADA's
+adaptive p (from 0, toward r_t = 0.6).
 Each run has the live diagnosis with the held-out folder (`diagnosis.holdout`), so the
 overfitting rule can compare D's outputs on training and held-out images. At the end the EMA
 generator draws `--n` samples from fixed noise, scored against the held-out folder:
@@ -34,10 +35,10 @@ from gankit.training.experiment import build
 from gankit.training.loop import Trainer
 
 VARIANTS = {  # --variants key -> (row name, overrides of rgb-small)
-    "ada": ("augmented (preset: ADA)", []),
+    # the preset: DiffAugment as its paper runs it, every op on every image, whatever D's state
+    "diffaugment": ("DiffAugment, p fixed at 1 (preset)", ["augment.ada_target=0", "augment.p=1"]),
     "plain": ("no augmentation", ["augment.policy=", "augment.ada_target=0"]),
-    # DiffAugment as its paper runs it: every op on every image, whatever D's state (no ADA)
-    "diffaugment": ("DiffAugment, p fixed at 1", ["augment.ada_target=0", "augment.p=1"]),
+    "ada": ("ADA, p from 0 toward r_t 0.6", ["augment.p=0", "augment.ada_target=0.6"]),
 }
 
 
@@ -97,7 +98,7 @@ def main() -> None:
     ap.add_argument("--out", default="", help="folder for each run's sample grid (PNG)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument(
-        "--variants", nargs="+", choices=list(VARIANTS), default=["ada", "plain"], help="which runs per seed"
+        "--variants", nargs="+", choices=list(VARIANTS), default=["diffaugment", "plain"], help="which runs per seed"
     )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
