@@ -75,7 +75,6 @@ def measure(
     values.update(
         preset=preset,
         data=rcfg.data.name,
-        resolution=rcfg.data.resolution,
         seed=seed,
         steps=step,
         epochs=round(step / batches, 2),
@@ -89,23 +88,24 @@ def measure(
     return values
 
 
-def real_ceiling(data: str, resolution: int, data_root: str | None) -> dict:
+def real_ceiling(run_path: str, data_root: str | None) -> dict:
     """The same classifier on the real test images, prepared as the run's training images are
-    (resized to the run's resolution, then back to the classifier's 28 px): what a generator
-    that drew the real data exactly would score."""
-    from gankit.data import resize_images, to_unit_range
-    from gankit.data.idx import load_idx_images
+    (the evaluation's reference: resized to the run's resolution, then back to the classifier's
+    28 px): what a generator that drew the real data exactly would score."""
+    from gankit.generation.sampling import load_generator
     from gankit.metrics.classifier import load_classifier, to_classifier_input
     from gankit.metrics.conditional import conditional_accuracy, per_class_accuracy
+    from gankit.metrics.evaluate import Evaluator
 
-    images, labels = load_idx_images(data, data_root, "test")
-    if resolution and resolution != images.shape[-1]:
-        images = resize_images(images, resolution)
-    clf = load_classifier(data)
+    _, cfg = load_generator(run_path)
+    reference = Evaluator(cfg, data_root, n=10_000)  # the whole test split
+    images, labels = reference.reference_images(), reference.reference_labels()
+    clf = load_classifier(cfg.data.name)
     with torch.no_grad():
-        logits = torch.cat([clf(to_classifier_input(to_unit_range(x))) for x in images.split(1000)])
+        logits = torch.cat([clf(to_classifier_input(x)) for x in images.split(1000)])
     values = conditional_accuracy(logits, labels)
     values["per_class"] = [round(float(a), 3) for a in per_class_accuracy(logits, labels)]
+    values["resolution"] = images.shape[-1]
     return values
 
 
@@ -151,9 +151,9 @@ def main() -> None:
         print(
             f"mean cond_acc {statistics.mean(accs):.3f}, min {min(accs):.3f}, max {max(accs):.3f} over {len(accs)} seeds"
         )
-    real = real_ceiling(v["data"], v["resolution"], args.data_root)
+    real = real_ceiling(v["run"], args.data_root)
     print(
-        f"real {v['data']} test images at {v['resolution'] or 28} px, the same classifier (the ceiling): "
+        f"real {v['data']} test images at {real['resolution']} px, the same classifier (the ceiling): "
         f"cond_acc {real['cond_acc']:.3f}, per class {' '.join(f'{a:.2f}' for a in real['per_class'])}"
     )
 

@@ -31,6 +31,7 @@ from gankit.callbacks.diagnosis import DiagnosisCallback
 from gankit.config import load_preset
 from gankit.diagnosis.rules import Context
 from gankit.metrics.evaluate import Evaluator
+from gankit.plots import save_grid
 from gankit.training.experiment import build
 from gankit.training.loop import Trainer
 
@@ -118,10 +119,8 @@ def main() -> None:
             r = run(seed, variant, args, train_dir, held_dir)
             rows[name].append(r)
             if args.out:
-                from torchvision.utils import save_image
-
                 Path(args.out).mkdir(parents=True, exist_ok=True)
-                save_image(r["samples"] * 0.5 + 0.5, Path(args.out) / f"seed{seed}-{key}.png", nrow=8)
+                save_grid(r["samples"], Path(args.out) / f"seed{seed}-{key}.png", nrow=8)
             over = f"from step {r['overfit_at']}" if r["overfit_at"] is not None else "no"
             if r["overfit_at"] is not None and not r["overfit_active"]:
                 over += " (cleared)"
