@@ -2,12 +2,13 @@
 
     PYTHONPATH=src python scripts/small_data_augmentation.py --data-root ../shared/data --seeds 0 1 2
     python scripts/small_data_augmentation.py --images 1000 --resolution 64 --steps 1500 --seeds 0
+    python scripts/small_data_augmentation.py --preset dcgan-rgb --images 300 --steps 600
 
 Builds a folder of `--images` Fashion-MNIST training images as RGB PNGs and a held-out folder of as
-many test images, then trains `rgb-small` on the first once per seed and `--variants` entry:
-`diffaugment`, as shipped (DiffAugment's colour, translation and cutout on every image D sees);
-`plain`, with augmentation off (everything else the same); `ada`, the same ops with ADA's
-adaptive p (from 0, toward r_t = 0.6).
+many test images, then trains `--preset` (rgb-small by default; any folder preset) on the first
+once per seed and `--variants` entry: `diffaugment` (DiffAugment's colour, translation and cutout
+on every image D sees, as rgb-small ships); `plain`, with augmentation off (everything else the
+same); `ada`, the same ops with ADA's adaptive p (from 0, toward r_t = 0.6).
 Each run has the live diagnosis with the held-out folder (`diagnosis.holdout`), so the
 overfitting rule can compare D's outputs on training and held-out images. At the end the EMA
 generator draws `--n` samples from fixed noise, scored against the held-out folder:
@@ -35,17 +36,18 @@ from gankit.plots import save_grid
 from gankit.training.experiment import build
 from gankit.training.loop import Trainer
 
-VARIANTS = {  # --variants key -> (row name, overrides of rgb-small)
-    # the preset: DiffAugment as its paper runs it, every op on every image, whatever D's state
-    "diffaugment": ("DiffAugment, p fixed at 1 (preset)", ["augment.ada_target=0", "augment.p=1"]),
+POLICY = "color,translation,cutout"  # rgb-small's
+VARIANTS = {  # --variants key -> (row name, overrides of the preset)
+    # DiffAugment as its paper runs it (and rgb-small ships it): every op on every image, whatever D's state
+    "diffaugment": ("DiffAugment, p fixed at 1", [f"augment.policy={POLICY}", "augment.ada_target=0", "augment.p=1"]),
     "plain": ("no augmentation", ["augment.policy=", "augment.ada_target=0"]),
-    "ada": ("ADA, p from 0 toward r_t 0.6", ["augment.p=0", "augment.ada_target=0.6"]),
+    "ada": ("ADA, p from 0 toward r_t 0.6", [f"augment.policy={POLICY}", "augment.p=0", "augment.ada_target=0.6"]),
 }
 
 
 def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str) -> dict:
     cfg = load_preset(
-        "rgb-small",
+        args.preset,
         [
             f"seed={seed}",
             f"data.root={train_dir}",
@@ -69,7 +71,7 @@ def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str) -> d
     with torch.no_grad():
         samples = trainer.generate(trainer.noise(args.n, torch.Generator().manual_seed(12345))).cpu()
     held_cfg = load_preset(
-        "rgb-small", [f"data.root={held_dir}", f"data.resolution={args.resolution}", "data.flip=false"]
+        args.preset, [f"data.root={held_dir}", f"data.resolution={args.resolution}", "data.flip=false"]
     )
     swd = Evaluator(held_cfg, args.data_root, n=args.n).evaluate(samples, ["swd"])["swd"]
     grey_cfg = load_preset("dcgan-mnist32", ["data.name=fashion-mnist", f"data.resolution={args.resolution}"])
@@ -89,6 +91,7 @@ def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str) -> d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="rgb-small", help="a folder preset (rgb-small, dcgan-rgb)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--images", type=int, default=1000, help="training images (and as many held out)")
     ap.add_argument("--resolution", type=int, default=32)
@@ -107,7 +110,7 @@ def main() -> None:
     train_dir = fashion_png_folder(args.data_root, "train", args.images, work / "train")
     held_dir = fashion_png_folder(args.data_root, "test", args.images, work / "test")
     print(
-        f"rgb-small at {args.resolution} px on {args.images} Fashion-MNIST images (RGB), {args.steps} steps, "
+        f"{args.preset} at {args.resolution} px on {args.images} Fashion-MNIST images (RGB), {args.steps} steps, "
         f"{args.n} samples scored against {args.images} held-out images\n"
     )
     print("| variant | seed | SWD x1e3 | FID (classifier) | overfitting_d | other findings | final p | seconds |")
