@@ -143,3 +143,26 @@ def test_a_faster_g_and_a_crawling_d_meet_at_the_geometric_mean_one_remedy_at_a_
     assert len(balance.actions) == 1
     balance.on_log(trainer, {"step": 10 + SETTLE_LOGS * cfg.train.log_every})
     assert len(balance.actions) == 2 and balance.actions[1]["finding"] == "oscillation"
+
+
+def test_rates_far_too_high_on_both_sides_come_down_together_before_any_other_remedy():
+    from gankit.callbacks.balance import RATE_SAFE, BalanceCallback
+
+    cfg = tiny_config(["optim.g.lr=0.5", "optim.d.lr=0.25", "train.balance=auto"])
+    trainer = make_trainer(cfg, None, progress=False)
+    balance = BalanceCallback(_Holding("divergence"), verbose=False)
+    balance.on_log(trainer, {"step": 10})
+    g, d = 0.5 * trainer.controls.g_lr, 0.25 * trainer.controls.d_lr
+    # the faster at RATE_SAFE, their ratio kept; halving 0.5 twice would leave it diverging
+    assert abs(g - RATE_SAFE) < 1e-12 and abs(d - RATE_SAFE / 2) < 1e-12
+    assert "above" in balance.actions[0]["reason"]
+    # at sane rates the chain is the finding's own: a divergence at 1e-3 halves both
+    calm = make_trainer(tiny_config(["optim.g.lr=1e-3", "optim.d.lr=1e-3", "train.balance=auto"]), None, progress=False)
+    halved = BalanceCallback(_Holding("divergence"), verbose=False)
+    halved.on_log(calm, {"step": 10})
+    assert calm.controls.g_lr == 0.5 and calm.controls.d_lr == 0.5
+    # the printed remedy: 10x lower, and no higher than RATE_SAFE
+    wild = Context.from_config(load_preset("ring-2d", ["optim.g.lr=0.5", "optim.d.lr=0.5"]))
+    assert remedy_list("divergence", wild)[0].overrides == {"optim.g.lr": 1e-3, "optim.d.lr": 1e-3}
+    tame = Context.from_config(load_preset("ring-2d"))
+    assert remedy_list("divergence", tame)[0].overrides == {"optim.g.lr": 1e-4, "optim.d.lr": 1e-4}

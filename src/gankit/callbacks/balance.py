@@ -20,6 +20,11 @@ LR_RANGE-fold lower; D steps stay in 1..D_STEPS_MAX) and is recorded in stats.js
     divergence                             ->  both learning rates halved (twice)
     D overfits (images)                    ->  ADA switched on (translation + cutout, target 0.6)
 
+Before any of these, where both sides' learning rates are above RATE_HIGH (beyond every rate a
+gankit recipe trains at), both are scaled down together until the faster is at RATE_SAFE: that run
+is not out of balance, its steps are too long (the ring at 0.5 or 1e-2 on both sides; halving
+0.5 twice leaves it diverging).
+
 A side's speed is its learning rate times its updates per G step (D steps per G step). A faster D
 comes down to G's speed; a faster G and D meet at the geometric mean of their speeds, so D's rate
 may rise, never past G's (slowing G down to a D at 1e-5 froze the ring runs). Otherwise the
@@ -46,6 +51,8 @@ R1_GAMMA_IMAGES = 1.0  # R3GAN's order of magnitude for small images in [-1, 1]
 CALM_BETA1 = 0.5  # the DCGAN seeds' Adam momentum
 EQUAL_MARGIN = 1.5  # a side is "faster" when it moves more than 1.5x as fast as the other
 BALANCE_FIRST = ("d_overpowering", "g_overpowering", "vanishing_g_gradients")
+RATE_HIGH = 2e-3  # above every Adam rate a gankit preset trains at (dcgan-mnist32-modern's D: 1.6e-3)
+RATE_SAFE = 1e-3  # ring-2d's rate, 5x the DCGAN seeds' 2e-4
 
 
 def _say(text: str) -> None:
@@ -107,6 +114,8 @@ class BalanceCallback(Callback):
 
     def _remedy(self, trainer, kind: str):
         """(what was done, why, the controls that change) or None where nothing is left to do."""
+        if kind != "overfitting_d" and (slower := self._too_fast(trainer, kind)):
+            return slower
         if kind in ("d_overpowering", "vanishing_g_gradients"):
             why = "D overpowers G" if kind == "d_overpowering" else "G's gradients vanish: D rejects every fake"
             # R1, then D at G's speed, then less momentum (an Adam beta1 of 0.9 makes D overshoot
@@ -143,6 +152,21 @@ class BalanceCallback(Callback):
                 {"augment_policy": ADA_POLICY, "augment_target": ADA_TARGET},
             )
         return None
+
+    def _too_fast(self, trainer, kind: str):
+        """Both learning rates above RATE_HIGH: both scaled by one factor so that the faster is at
+        RATE_SAFE (their ratio kept); None otherwise."""
+        c = trainer.controls
+        lr = {"g": trainer.opt_g.param_groups[0]["lr"], "d": trainer.opt_d.param_groups[0]["lr"]}
+        if min(lr.values()) <= RATE_HIGH:
+            return None
+        f = RATE_SAFE / max(lr.values())
+        changes = {f"{s}_lr": getattr(c, f"{s}_lr") * f for s in ("g", "d")}
+        for s in ("g", "d"):
+            self.floor[s] = changes[f"{s}_lr"] / LR_RANGE
+        text = f"both learning rates x{f:.3g} (G's {lr['g']:.3g} -> {lr['g'] * f:.3g}, D's {lr['d']:.3g} -> {lr['d'] * f:.3g})"
+        why = f"{kind.replace('_', ' ')} with both rates above {RATE_HIGH:g}: Adam's steps are too long on both sides"
+        return text, why, changes
 
     def _calm(self, trainer, why: str, momentum: bool = True):
         """Calm the game: Adam's beta1 down to CALM_BETA1 (momentum carries each side past the other),

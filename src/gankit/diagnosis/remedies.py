@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 R1_TOY = 0.1  # ring-2d-stable's gamma, for 2-D data of unit scale
 R1_IMAGES = 1.0  # R3GAN's order of magnitude for small images in [-1, 1]
+RATE_SAFE = 1e-3  # ring-2d's Adam rate, 5x the DCGAN seeds' 2e-4: the most a slower rate is
 MODERN_MLP = {
     "model.init": "kaiming",
     "loss.kind": "rpgan",
@@ -57,6 +58,13 @@ def _meet(ctx) -> Remedy:
         f"D's {ctx.d_lr:g} -> {d:g})",
         {"optim.g.lr": g, "optim.d.lr": d},
     )
+
+
+def _slower(ctx) -> dict:
+    """Both learning rates 10x lower, and the faster no higher than RATE_SAFE (their ratio kept):
+    a ring diverging at 0.5 still diverges at 0.05."""
+    f = min(0.1, RATE_SAFE / max(ctx.g_lr, ctx.d_lr))
+    return {"optim.g.lr": _rate(ctx.g_lr * f), "optim.d.lr": _rate(ctx.d_lr * f)}
 
 
 def remedy_list(kind: str, ctx) -> list[Remedy]:
@@ -160,8 +168,8 @@ def remedy_list(kind: str, ctx) -> list[Remedy]:
     if kind == "divergence":
         return [
             Remedy(
-                "learning rates 10x lower, started again or resumed from the last checkpoint",
-                {"optim.g.lr": _rate(ctx.g_lr / 10), "optim.d.lr": _rate(ctx.d_lr / 10)},
+                f"learning rates 10x lower (at most {RATE_SAFE:g}), started again or resumed from the last checkpoint",
+                _slower(ctx),
             ),
             Remedy(
                 "go back to the last good checkpoint with lower rates when it happens", {"train.on_nan": "rollback"}
@@ -169,7 +177,7 @@ def remedy_list(kind: str, ctx) -> list[Remedy]:
             *critic,
         ]
     if kind == "oscillation":
-        slower = {"optim.g.lr": _rate(ctx.g_lr / 10), "optim.d.lr": _rate(ctx.d_lr / 10)}
+        slower = _slower(ctx)
         if ctx.g_beta1 > 0.5 or ctx.d_beta1 > 0.5:  # on the ring neither change alone stopped it: both
             calmer = {"optim.g.beta1": 0.5, "optim.d.beta1": 0.5}
             return [
