@@ -53,6 +53,7 @@ def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str) -> d
             f"data.root={train_dir}",
             f"data.resolution={args.resolution}",
             f"diagnosis.holdout={held_dir}",
+            "train.epochs=100000",  # --steps decides: the presets' epochs of a 300-image folder end sooner
             f"train.steps={args.steps}",
             f"train.log_every={args.log_every}",
             "eval.every=0",
@@ -60,6 +61,7 @@ def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str) -> d
             "log.progress=off",
             "data.flip=false",  # flips are augmentation too: off in both, so the two runs differ by D's only
             "device=cpu",
+            *args.overrides,
             *variant,
         ],
     )
@@ -101,6 +103,7 @@ def main() -> None:
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", default="", help="folder for each run's sample grid (PNG)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--set", dest="overrides", action="append", default=[], help="key=value for every run")
     ap.add_argument(
         "--variants", nargs="+", choices=list(VARIANTS), default=["diffaugment", "plain"], help="which runs per seed"
     )
