@@ -61,8 +61,8 @@ def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str) -> d
             "log.progress=off",
             "data.flip=false",  # flips are augmentation too: off in both, so the two runs differ by D's only
             "device=cpu",
-            *args.overrides,
             *variant,
+            *args.overrides,  # after the variant's: --set augment.policy=translation changes diffaugment's ops
         ],
     )
     cb = DiagnosisCallback(Context.from_config(cfg), verbose=False, data_root=args.data_root)
@@ -103,7 +103,13 @@ def main() -> None:
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", default="", help="folder for each run's sample grid (PNG)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--set", dest="overrides", action="append", default=[], help="key=value for every run")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="key=value for every run (applied after the variant's)",
+    )
     ap.add_argument(
         "--variants", nargs="+", choices=list(VARIANTS), default=["diffaugment", "plain"], help="which runs per seed"
     )
