@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import sys
 
+from ..diagnosis.remedies import RATE_SAFE
 from ..training.callbacks import Callback
 from .diagnosis import DiagnosisCallback
 
@@ -52,7 +53,6 @@ CALM_BETA1 = 0.5  # the DCGAN seeds' Adam momentum
 EQUAL_MARGIN = 1.5  # a side is "faster" when it moves more than 1.5x as fast as the other
 BALANCE_FIRST = ("d_overpowering", "g_overpowering", "vanishing_g_gradients")
 RATE_HIGH = 2e-3  # above every Adam rate a gankit preset trains at (dcgan-mnist32-modern's D: 1.6e-3)
-RATE_SAFE = 1e-3  # ring-2d's rate, 5x the DCGAN seeds' 2e-4
 
 
 def _say(text: str) -> None:
