@@ -157,6 +157,27 @@ def test_second_ctrl_c_stops_at_once_and_leaves_files_intact(tmp_path):
     assert not list(out.rglob(".*.tmp-*"))
 
 
+def test_a_ctrl_c_while_the_first_ones_outcome_is_reported_exits_130_without_a_traceback(monkeypatch, capsys):
+    """The race the two-SIGINT test can hit: the second Ctrl-C lands while main() prints the first
+    one's "interrupted ... a checkpoint was written" error; entry() still ends with 130 and one line."""
+    import gankit.cli as cli
+
+    def reporting_when_interrupted(argv=None):
+        try:
+            raise cli.GankitError("interrupted at step 18; a checkpoint was written")
+        except cli.GankitError:
+            raise KeyboardInterrupt from None  # arrives inside main()'s except clause
+
+    monkeypatch.setattr(cli, "main", reporting_when_interrupted)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        assert cli.entry() == 130
+    finally:
+        signal.signal(signal.SIGINT, handler)  # entry() arms a hard exit for the interpreter's shutdown
+    err = capsys.readouterr().err
+    assert "stopped at once (Ctrl-C)" in err and "Traceback" not in err
+
+
 @pytest.mark.slow  # MNIST load and the end-of-run metrics: minutes on a busy 2-core machine
 def test_resume_equality_dcgan_mnist32_dropout_and_batchnorm(tmp_path, data_root, capsys):
     """Dropout and batch norm draw on the RNG and carry running statistics: resume must restore both."""

@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+STOPPED = (
+    "gankit: stopped at once (Ctrl-C); files already written are intact. A run with a checkpoint "
+    "continues with: gankit train --resume RUN"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="gankit: %(message)s", stream=sys.stderr)
     parser = build_parser()
@@ -62,13 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        # a Ctrl-C outside training, or the second one during it
-        print(
-            "gankit: stopped at once (Ctrl-C); files already written are intact. A run with a checkpoint "
-            "continues with: gankit train --resume RUN",
-            file=sys.stderr,
-        )
+    except KeyboardInterrupt:  # a Ctrl-C outside training, or the second one during it
+        print(STOPPED, file=sys.stderr)
         return 130
     except Exception:
         traceback.print_exc()
@@ -91,7 +92,11 @@ def entry() -> int:
     import os
     import signal
 
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # a second Ctrl-C while main() was still reporting the first one's outcome
+        print(STOPPED, file=sys.stderr)
+        code = 130
     try:
         signal.signal(signal.SIGINT, lambda signum, frame: os._exit(130))
     except ValueError:  # not the main thread
