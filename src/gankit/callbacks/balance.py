@@ -157,7 +157,7 @@ class BalanceCallback(Callback):
         """Both learning rates above RATE_HIGH: both scaled by one factor so that the faster is at
         RATE_SAFE (their ratio kept); None otherwise."""
         c = trainer.controls
-        lr = {"g": trainer.opt_g.param_groups[0]["lr"], "d": trainer.opt_d.param_groups[0]["lr"]}
+        lr = _rates(trainer)
         if min(lr.values()) <= RATE_HIGH:
             return None
         f = RATE_SAFE / max(lr.values())
@@ -199,7 +199,7 @@ class BalanceCallback(Callback):
         mine, other = (g, d) if side == "g" else (d, g)
         if mine <= EQUAL_MARGIN * other:
             return None
-        lr = {"g": trainer.opt_g.param_groups[0]["lr"], "d": trainer.opt_d.param_groups[0]["lr"]}
+        lr = _rates(trainer)
         if side == "d":
             new_lr = {"d": g}
             changes = {"d_lr": c.d_lr * g / lr["d"], "d_steps": 1}
@@ -226,9 +226,15 @@ class BalanceCallback(Callback):
         return f"{name}'s learning rate x{LR_STEP:g} (x{new:.3g} of the configured rate)", why, {f"{side}_lr": new}
 
 
+def _rates(trainer) -> dict[str, float]:
+    """The learning rates the next step uses, by side ("g", "d")."""
+    return {"g": trainer.opt_g.param_groups[0]["lr"], "d": trainer.opt_d.param_groups[0]["lr"]}
+
+
 def _speeds(trainer) -> tuple[float, float]:
     """How fast each side moves per G step: G's learning rate, and D's times its steps."""
-    return trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"] * trainer.controls.d_steps
+    lr = _rates(trainer)
+    return lr["g"], lr["d"] * trainer.controls.d_steps
 
 
 def _r1(trainer, why: str):

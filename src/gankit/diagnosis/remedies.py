@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 R1_TOY = 0.1  # ring-2d-stable's gamma, for 2-D data of unit scale
 R1_IMAGES = 1.0  # R3GAN's order of magnitude for small images in [-1, 1]
-RATE_SAFE = 1e-3  # ring-2d's Adam rate, 5x the DCGAN seeds' 2e-4: the most a slower rate is
+RATE_SAFE = 1e-3  # ring-2d's Adam rate, 5x the DCGAN seeds' 2e-4: the highest rate a slow-down suggests
 MODERN_MLP = {
     "model.init": "kaiming",
     "loss.kind": "rpgan",
