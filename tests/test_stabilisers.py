@@ -16,6 +16,8 @@ from gankit.nets.layers import add_spectral_norm
 from gankit.run import RunDir
 from gankit.training.ema import EMA
 
+QUIET_IMAGES = ["device=cpu", "eval.every=0", "log.tensorboard=off", "log.progress=off", "speed.amp=off"]
+
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (fixture in conftest.py)
 
 
@@ -162,6 +164,51 @@ def test_ema_lags_the_weights_with_its_ramped_decay():
     want = 1 - math.prod(decays)  # average of a step from 0 to 1
     assert ema.module.weight.item() == pytest.approx(want, rel=1e-5)
     assert 0 < ema.module.weight.item() < 1  # lags
+
+
+def test_recomputed_statistics_are_the_averages_own_and_copied_ones_are_gs():
+    torch.manual_seed(0)
+    net = _bn_net()
+    batches = [(torch.randn(16, 3),) for _ in range(3)]
+    own, copied = EMA(net, 0.5, norm_inputs=lambda: iter(batches)), EMA(net, 0.5)
+    for _ in range(3):
+        with torch.no_grad():
+            net[0].weight.add_(0.5)  # G moves on; the average lags it
+        net.train()(torch.randn(8, 3))  # and so do G's running statistics
+        own.update(net)
+        copied.update(net)
+    assert torch.equal(copied.module[1].running_mean, net[1].running_mean)
+    sampler = own.sampler()
+    with torch.no_grad():  # the average's pre-norm activations over the given batches, by hand
+        h = [sampler[0](x) for (x,) in batches]
+    want_mean = torch.stack([b.mean(0) for b in h]).mean(0)
+    want_var = torch.stack([b.var(0) for b in h]).mean(0)  # per batch unbiased, then averaged
+    assert torch.allclose(sampler[1].running_mean, want_mean, atol=1e-6)
+    assert torch.allclose(sampler[1].running_var, want_var, atol=1e-6)
+    assert not torch.allclose(sampler[1].running_mean, net[1].running_mean)
+    assert sampler[1].momentum == net[1].momentum and not sampler.training  # left as it was
+    assert torch.equal(own.module[0].weight, copied.module[0].weight)  # the weights average alike
+
+
+def test_recomputed_statistics_leave_training_unchanged_and_reach_the_checkpoint(tmp_path, data_root):
+    sets = ["train.steps=3", "train.batch_size=8", "train.log_every=1", "train.ema=0.9", *QUIET_IMAGES]
+    runs = {}
+    for mode in ("copy", "recompute"):
+        run = RunDir.create(mode, tmp_path / mode)
+        trainer = make_trainer(load_preset("dcgan-mnist32", [*sets, f"train.ema_bn_stats={mode}"]), run, data_root)
+        trainer.fit()
+        runs[mode] = run.load_checkpoint()
+    copy_state, own_state = runs["copy"], runs["recompute"]
+    for net in ("g", "d"):  # the setting touches the average's statistics alone, never what trains
+        assert all(torch.equal(copy_state[net][k], own_state[net][k]) for k in copy_state[net])
+    stats = [k for k in own_state["g_ema"] if k.endswith("running_mean")]
+    assert stats
+    assert all(torch.equal(copy_state["g_ema"][k], copy_state["g"][k]) for k in stats)  # copy: G's
+    assert not any(torch.equal(own_state["g_ema"][k], own_state["g"][k]) for k in stats)  # its own
+    g, _ = load_generator(tmp_path / "recompute")  # sampling reads the average with its own statistics
+    assert all(torch.equal(g.state_dict()[k], own_state["g_ema"][k]) for k in stats)
+    with pytest.raises(GankitError, match="keeps none; set train.ema"):
+        load_preset("dcgan-mnist32", ["train.ema_bn_stats=recompute"])
 
 
 def test_checkpoint_round_trip_keeps_the_moving_average(tmp_path):

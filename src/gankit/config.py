@@ -109,6 +109,7 @@ class TrainConfig:
     d_steps_start_for: int = 0  # G steps that use d_steps_start (WGAN: 100 D steps for the first 25)
     lr_schedule: str = "constant"  # constant | cosine (both learning rates decay to 0 at the last step)
     ema: float = 0.0  # decay of an exponential moving average of G's weights used for samples; 0 = off
+    ema_bn_stats: str = "copy"  # copy | recompute: the average's batch-norm statistics are G's, or its own (fresh latents)
     order: str = "d-first"  # d-first | g-first  (which network is updated first in a step)
     log_every: int = 50  # steps between statistics lines in stats.jsonl
     checkpoint_every: int = 0  # steps between checkpoints (0 = at the end of every epoch)
@@ -217,6 +218,7 @@ CHOICES = {
     "train.order": ("d-first", "g-first"),
     "train.lr_schedule": ("constant", "cosine"),
     "train.balance": ("off", "auto"),
+    "train.ema_bn_stats": ("copy", "recompute"),
     "log.tensorboard": ("auto", "on", "off"),
     "log.progress": ("auto", "bar", "plain", "off"),
     "train.on_nan": ("stop", "rollback"),
@@ -326,6 +328,11 @@ def validate(cfg: Config) -> Config:
     if not 0 <= cfg.train.ema < 1:
         raise GankitError(
             f"train.ema must be in [0, 1): a decay such as 0.999, or 0 for no average (got {cfg.train.ema})"
+        )
+    if cfg.train.ema_bn_stats == "recompute" and cfg.train.ema == 0:
+        raise GankitError(
+            "train.ema_bn_stats = recompute sets the batch-norm statistics of G's moving average, "
+            "and this run keeps none; set train.ema (e.g. 0.999) or drop train.ema_bn_stats"
         )
     t = cfg.train
     if t.d_steps_start < 0 or t.d_steps_start_for < 0:

@@ -71,6 +71,8 @@ def unsupported(cfg) -> str:
         return "train.d_steps != 1 (only one D step per G step is batched)"
     if t.on_nan != "stop":
         return "train.on_nan = rollback reloads checkpoints per run"
+    if t.ema_bn_stats == "recompute":
+        return "train.ema_bn_stats = recompute runs each run's average on fresh latents"
     if cfg.speed.amp == "bf16" or cfg.speed.compile == "on" or cfg.speed.cuda_graphs == "on":
         return "bf16 autocast, compile and CUDA graphs are not batched"
     return ""

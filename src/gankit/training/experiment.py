@@ -19,8 +19,9 @@ from ..augment import Augment
 from ..data import Dataset, load_dataset, make_loader
 from ..data.labels import check_labels, resolve_conditioning
 from ..errors import GankitError
+from ..generation.latent import sample_latent
 from ..losses import Objective, make_objective
-from ..nets import build_networks
+from ..nets import balanced_labels, build_networks, is_conditional
 from .ema import EMA
 from .optim import make_optimizer
 from .rng import seed_everything
@@ -102,7 +103,8 @@ def build(
         d_opt = replace(d_opt, lr=cfg.optim.d_lr_ratio * cfg.optim.g.lr)
     opt_d = make_optimizer(D.parameters(), d_opt, speed.fused_adam)
     # EMA of G's weights: samples and metrics come from it when train.ema > 0
-    g_ema = EMA(G, cfg.train.ema) if cfg.train.ema > 0 else None
+    norm_inputs = _fresh_inputs(cfg, G, device) if cfg.train.ema_bn_stats == "recompute" else None
+    g_ema = EMA(G, cfg.train.ema, norm_inputs) if cfg.train.ema > 0 else None
     apply_to_networks(speed, G, D)  # after EMA's copy: the average is never compiled
     objective = loss if loss is not None else make_objective(cfg.loss)
     loader = make_loader(dataset, cfg, cfg.seed, device, dist.rank, dist.world)
@@ -180,3 +182,21 @@ def _check_fits(cfg, loader) -> None:
             f"an epoch has {len(loader)} batches, fewer than train.d_steps_start = "
             f"{cfg.train.d_steps_start}; lower it or use a larger data set"
         )
+
+
+NORM_STATS_SAMPLES = 2048  # latents the average's batch-norm statistics are computed from
+
+
+def _fresh_inputs(cfg, G, device):
+    """G's inputs for the moving average's own batch-norm statistics (train.ema_bn_stats =
+    recompute): batches of training size, every class equally often, the same draw every time (its
+    own CPU generator, so the result is the same on any device and training's streams never move)."""
+    conditional, size = is_conditional(G), cfg.train.batch_size
+
+    def inputs():
+        gen = torch.Generator().manual_seed(cfg.seed)
+        for _ in range(-(-NORM_STATS_SAMPLES // size)):
+            z = sample_latent(cfg.model, size, gen).to(device)
+            yield (z, balanced_labels(size, G.num_classes).to(device)) if conditional else (z,)
+
+    return inputs

@@ -126,7 +126,7 @@ class Trainer:
         """G(z) in eval mode (batch-norm running statistics, no dropout); from the moving
         average of G's weights when train.ema > 0, unless `ema` is False (the trained G itself).
         A conditional G draws the classes `labels` (default: every class in turn)."""
-        g = self.g_ema.module if self.g_ema is not None and ema else self.G
+        g = self.g_ema.sampler() if self.g_ema is not None and ema else self.G
         was_training = g.training
         g.eval()
         out = generate(g, z, labels=labels)
