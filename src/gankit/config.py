@@ -109,7 +109,7 @@ class TrainConfig:
     d_steps_start_for: int = 0  # G steps that use d_steps_start (WGAN: 100 D steps for the first 25)
     lr_schedule: str = "constant"  # constant | cosine (both learning rates decay to 0 at the last step)
     ema: float = 0.0  # decay of an exponential moving average of G's weights used for samples; 0 = off
-    ema_bn_stats: str = "copy"  # copy | recompute: the average's batch-norm statistics are G's, or its own (fresh latents)
+    ema_bn_stats: str = "copy"  # copy | recompute: the average's batch-norm statistics: G's, or its own
     order: str = "d-first"  # d-first | g-first  (which network is updated first in a step)
     log_every: int = 50  # steps between statistics lines in stats.jsonl
     checkpoint_every: int = 0  # steps between checkpoints (0 = at the end of every epoch)

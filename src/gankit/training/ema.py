@@ -54,9 +54,8 @@ class EMA:
         cur = [p.detach() for p in model.parameters()]
         for a, c in zip(avg, cur):  # public per-tensor lerp (the foreach form is a private torch API)
             a.lerp_(c, 1.0 - d)  # avg += (1 - d) * (cur - avg)
-        if self.norm_inputs is None:
-            for b_avg, b in zip(self.module.buffers(), model.buffers()):
-                b_avg.copy_(b)
+        for b_avg, b in zip(self.module.buffers(), model.buffers()):  # with norm_inputs, replaced on use
+            b_avg.copy_(b)
         self.updates += 1
 
     def sampler(self) -> nn.Module:
