@@ -166,3 +166,25 @@ def test_rates_far_too_high_on_both_sides_come_down_together_before_any_other_re
     assert remedy_list("divergence", wild)[0].overrides == {"optim.g.lr": 1e-3, "optim.d.lr": 1e-3}
     tame = Context.from_config(load_preset("ring-2d"))
     assert remedy_list("divergence", tame)[0].overrides == {"optim.g.lr": 1e-4, "optim.d.lr": 1e-4}
+
+
+def test_a_new_run_at_rates_far_too_high_is_slowed_before_its_first_step(tmp_path):
+    from gankit.callbacks.balance import PREFLIGHT, RATE_SAFE
+
+    run = RunDir.create("x", tmp_path / "run")
+    cfg = tiny_config(["optim.g.lr=0.5", "optim.d.lr=0.25", "train.balance=auto", "train.steps=2", "train.epochs=10"])
+    trainer = make_trainer(cfg, run, progress=False)
+    trainer.fit()
+    first = balance_events(run)[0]
+    assert first["step"] == 0 and first["finding"] == PREFLIGHT and "configured rates" in first["reason"]
+    # the very first step already ran at the lower rates: the optimisers' rates equal the scaled ones
+    assert abs(trainer.opt_g.param_groups[0]["lr"] - RATE_SAFE) < 1e-12
+    assert abs(trainer.opt_d.param_groups[0]["lr"] - RATE_SAFE / 2) < 1e-12
+    # a resumed run is not scaled a second time (the event is in its history), and sane rates are left alone
+    more = resume(run, overrides=["train.steps=4"], progress=False)
+    more.fit()
+    assert [e["step"] for e in balance_events(run)].count(0) == 1
+    assert abs(more.opt_g.param_groups[0]["lr"] - RATE_SAFE) < 1e-12
+    calm = make_trainer(tiny_config(["train.balance=auto", "train.steps=2", "train.epochs=10"]), None, progress=False)
+    calm.fit()
+    assert calm.opt_g.param_groups[0]["lr"] == calm.cfg.optim.g.lr

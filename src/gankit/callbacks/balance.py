@@ -23,7 +23,9 @@ LR_RANGE-fold lower; D steps stay in 1..D_STEPS_MAX) and is recorded in stats.js
 Before any of these, where both sides' learning rates are above RATE_HIGH (beyond every rate a
 gankit recipe trains at), both are scaled down together until the faster is at RATE_SAFE: that run
 is not out of balance, its steps are too long (the ring at 0.5 or 1e-2 on both sides; halving
-0.5 twice leaves it diverging).
+0.5 twice leaves it diverging). A new run whose configured rates are both that high is scaled
+down before its first step (recorded as finding "learning_rates", step 0): by the time a finding
+starts, 20 steps at 0.5 have wrecked the weights.
 
 A side's speed is its learning rate times its updates per G step (D steps per G step). A faster D
 comes down to G's speed; a faster G and D meet at the geometric mean of their speeds, so D's rate
@@ -53,6 +55,7 @@ CALM_BETA1 = 0.5  # the DCGAN seeds' Adam momentum
 EQUAL_MARGIN = 1.5  # a side is "faster" when it moves more than 1.5x as fast as the other
 BALANCE_FIRST = ("d_overpowering", "g_overpowering", "vanishing_g_gradients")
 RATE_HIGH = 2e-3  # above every Adam rate a gankit preset trains at (dcgan-mnist32-modern's D: 1.6e-3)
+PREFLIGHT = "learning_rates"  # the "finding" of the action taken before the first step
 
 
 def _say(text: str) -> None:
@@ -84,8 +87,9 @@ class BalanceCallback(Callback):
 
     def on_log(self, trainer, record: dict) -> None:
         step, cooldown = record["step"], COOLDOWN_LOGS * trainer.cfg.train.log_every
-        if self.actions and step - self.actions[-1]["step"] < SETTLE_LOGS * trainer.cfg.train.log_every:
-            return  # the last action (on any finding) has not had time to work yet
+        last = next((a for a in reversed(self.actions) if a["finding"] != PREFLIGHT), None)
+        if last is not None and step - last["step"] < SETTLE_LOGS * trainer.cfg.train.log_every:
+            return  # the last remedy (on any finding) has not had time to work yet: one at a time
         for kind in self.diagnosis.diagnoser.holding(during_warmup=True):
             last = self.last_action.get(kind)
             if last is not None and step - last < cooldown:
@@ -94,23 +98,37 @@ class BalanceCallback(Callback):
             change = self._remedy(trainer, kind)
             if change is None:
                 continue
-            action, reason, changes = change
-            trainer.set_controls(**changes)
-            event = {
-                "event": "balance",
-                "step": step,
-                "finding": kind,
-                "action": action,
-                "reason": reason,
-                **{f"set_{k}": v for k, v in changes.items()},
-                **{f"floor_{k}": v for k, v in self.floor.items() if floors.get(k) != v},
-            }
-            self._remember(event)
-            if self.run is not None:
-                self.run.append_stats(event)
-            if self.verbose:
-                _say(f"gankit: balance at step {record['step']}: {action} ({reason})")
+            self._act(trainer, step, kind, change, floors)
             return  # one action per log: the next waits SETTLE_LOGS logs
+
+    def on_train_start(self, trainer) -> None:
+        """Before a new run's first step: both learning rates above RATE_HIGH are scaled down at
+        once, not at the first finding: 20 steps at 0.5 wreck the weights before a finding can
+        start (a resumed run, or one the controller has acted on, is left as it is)."""
+        if trainer.pos.step or self.actions:
+            return
+        floors = dict(self.floor)
+        if change := self._too_fast(trainer, PREFLIGHT):
+            self._act(trainer, 0, PREFLIGHT, change, floors)
+
+    def _act(self, trainer, step: int, kind: str, change: tuple, floors: dict) -> None:
+        """Apply `change` (what, why, controls) and record it as a balance event."""
+        action, reason, changes = change
+        trainer.set_controls(**changes)
+        event = {
+            "event": "balance",
+            "step": step,
+            "finding": kind,
+            "action": action,
+            "reason": reason,
+            **{f"set_{k}": v for k, v in changes.items()},
+            **{f"floor_{k}": v for k, v in self.floor.items() if floors.get(k) != v},
+        }
+        self._remember(event)
+        if self.run is not None:
+            self.run.append_stats(event)
+        if self.verbose:
+            _say(f"gankit: balance at step {step}: {action} ({reason})")
 
     def _remedy(self, trainer, kind: str):
         """(what was done, why, the controls that change) or None where nothing is left to do."""
@@ -165,7 +183,8 @@ class BalanceCallback(Callback):
         for s in ("g", "d"):
             self.floor[s] = changes[f"{s}_lr"] / LR_RANGE
         text = f"both learning rates x{f:.3g} (G's {lr['g']:.3g} -> {lr['g'] * f:.3g}, D's {lr['d']:.3g} -> {lr['d'] * f:.3g})"
-        why = f"{kind.replace('_', ' ')} with both rates above {RATE_HIGH:g}: Adam's steps are too long on both sides"
+        what = "the configured rates are" if kind == PREFLIGHT else f"{kind.replace('_', ' ')} with"
+        why = f"{what} both above {RATE_HIGH:g}: Adam's steps are too long on both sides"
         return text, why, changes
 
     def _calm(self, trainer, why: str, momentum: bool = True):

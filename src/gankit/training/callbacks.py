@@ -22,6 +22,9 @@ class Callback:
         the diversity of G's samples, or D's outputs on held-out images)."""
         return None
 
+    def on_train_start(self, trainer) -> None:
+        """Before the first step of `fit` (of a new run, or of a resumed one at its position)."""
+
     def on_log(self, trainer, record: dict) -> None:
         """After each log record has been written to stats.jsonl."""
 

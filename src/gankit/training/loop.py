@@ -246,6 +246,9 @@ class Trainer:
         self.D.train()
         bar = progress_bar(self.cfg, self.progress, self.total_steps, self.pos.step)
         clock = _Clock()
+        with preserved_rng():
+            for cb in self.callbacks:
+                cb.on_train_start(self)
         if self.pos.batch and self.schedule.epoch_is_over(self.pos.step, self.pos.batch):
             # stopped (Ctrl-C) right after an epoch's last step: its end comes first
             epoch = self.pos.epoch
