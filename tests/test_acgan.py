@@ -18,7 +18,7 @@ SMALL_MLP = ["model.g=mlp", "model.d=mlp", "model.hidden=64", "model.latent_dim=
 
 @pytest.mark.parametrize("preset", ["cgan-mnist", "dcgan-mnist32-cond"])
 def test_the_class_head_is_one_linear_map_and_reads_the_image_alone(preset):
-    plain = load_preset(preset, ["model.num_classes=10"]).model
+    plain = load_preset(preset, ["model.num_classes=10", "model.aux_classifier=0"]).model
     aux = load_preset(preset, ["model.num_classes=10", "model.aux_classifier=1.0"]).model
     shape = (1, 32, 32) if "32" in preset else (1, 28, 28)
     _, d_plain = build_networks(plain, shape)

@@ -169,7 +169,9 @@ def test_unconditional_networks_keep_their_parameters_and_conditional_ones_use_l
     shape = (1, 32, 32) if "32" in preset else (1, 28, 28)
     before = build_networks(load_preset(plain).model, shape)
     cond_cfg = load_preset(preset, ["model.num_classes=10"]).model
-    off = build_networks(cond_cfg.__class__(**{**cond_cfg.__dict__, "conditional": "false"}), shape)
+    off = build_networks(
+        cond_cfg.__class__(**{**cond_cfg.__dict__, "conditional": "false", "aux_classifier": 0}), shape
+    )
     for a, b in zip(before, off):  # conditional = false: the seed networks, the same keys and sizes
         assert not is_conditional(b)
         assert {k: v.shape for k, v in a.state_dict().items()} == {k: v.shape for k, v in b.state_dict().items()}

@@ -70,8 +70,6 @@ class Trainer:
         self.stop = StopRequest()
         # conditional (model.conditional): classes of G(z, y) / D(x, y); 0 = unconditional
         self.num_classes = self.cfg.model.num_classes if self.cfg.model.conditional == "true" else 0
-        if self.cfg.model.aux_classifier > 0 and self.dist.enabled:  # D.classify runs outside DDP's forward
-            raise GankitError("model.aux_classifier (AC-GAN) runs in one process only; drop it or train on one device")
         # fixed noise, drawn from its own generator so it is the same whatever the device
         self.fixed_noise = self.noise(self.grid_size(), torch.Generator().manual_seed(self.cfg.seed + 1))
         # diversity of G's samples at log time (for the diagnosis), from noise fixed like fixed_noise
