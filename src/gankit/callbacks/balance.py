@@ -87,8 +87,8 @@ class BalanceCallback(Callback):
 
     def on_log(self, trainer, record: dict) -> None:
         step, cooldown = record["step"], COOLDOWN_LOGS * trainer.cfg.train.log_every
-        last = next((a for a in reversed(self.actions) if a["finding"] != PREFLIGHT), None)
-        if last is not None and step - last["step"] < SETTLE_LOGS * trainer.cfg.train.log_every:
+        remedy = next((a for a in reversed(self.actions) if a["finding"] != PREFLIGHT), None)
+        if remedy is not None and step - remedy["step"] < SETTLE_LOGS * trainer.cfg.train.log_every:
             return  # the last remedy (on any finding) has not had time to work yet: one at a time
         for kind in self.diagnosis.diagnoser.holding(during_warmup=True):
             last = self.last_action.get(kind)
