@@ -15,6 +15,8 @@ generator draws `--n` samples from fixed noise, scored against the held-out fold
 - SWD (x 1e3, the folder metric that needs no downloaded weights), against the held-out images;
 - FID on the shipped Fashion-MNIST classifier's features (samples made grey), against the test split.
 Prints one Markdown row per run and the means; `--out` also saves each run's sample grid.
+`--score-every K` also scores the run every K steps on the way (one row per point: when do the
+augmented and plain runs cross?).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from gankit.config import load_preset
 from gankit.diagnosis.rules import Context
 from gankit.metrics.evaluate import Evaluator
 from gankit.plots import save_grid
+from gankit.training.callbacks import Callback
 from gankit.training.experiment import build
 from gankit.training.loop import Trainer
 
@@ -45,7 +48,42 @@ VARIANTS = {  # --variants key -> (row name, overrides of the preset)
 }
 
 
-def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str) -> dict:
+class Scorer:
+    """SWD against the held-out folder and FID on the Fashion-MNIST classifier's features, for
+    `n` samples from fixed noise."""
+
+    def __init__(self, args, held_dir: str):
+        self.n = args.n
+        held_cfg = load_preset(
+            args.preset, [f"data.root={held_dir}", f"data.resolution={args.resolution}", "data.flip=false"]
+        )
+        grey_cfg = load_preset("dcgan-mnist32", ["data.name=fashion-mnist", f"data.resolution={args.resolution}"])
+        self.swd = Evaluator(held_cfg, args.data_root, n=args.n)
+        self.fid = Evaluator(grey_cfg, args.data_root, n=args.n)
+
+    @torch.no_grad()
+    def __call__(self, trainer) -> tuple[float, float, torch.Tensor]:
+        samples = trainer.generate(trainer.noise(self.n, torch.Generator().manual_seed(12345))).cpu()
+        swd = self.swd.evaluate(samples, ["swd"])["swd"]
+        fid = self.fid.evaluate(samples.mean(1, keepdim=True), ["fid"])["fid"]
+        return swd, fid, samples
+
+
+class ScoreOnTheWay(Callback):
+    """Scores the run every `every` steps (at the log that reaches it); training is unchanged,
+    since the samples come from a noise generator of their own."""
+
+    def __init__(self, scorer: Scorer, every: int):
+        self.scorer, self.every, self.points = scorer, every, []
+
+    def on_log(self, trainer, record: dict) -> None:
+        step = trainer.pos.step
+        if step % self.every == 0 and step < trainer.total_steps:
+            swd, fid, _ = self.scorer(trainer)
+            self.points.append((step, swd, fid))
+
+
+def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str, scorer: Scorer) -> dict:
     cfg = load_preset(
         args.preset,
         [
@@ -66,18 +104,12 @@ def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str) -> d
         ],
     )
     cb = DiagnosisCallback(Context.from_config(cfg), verbose=False, data_root=args.data_root)
-    trainer = Trainer(build(cfg, args.data_root), None, [cb], progress=False)
+    on_the_way = ScoreOnTheWay(scorer, args.score_every) if args.score_every else None
+    trainer = Trainer(build(cfg, args.data_root), None, [cb, *([on_the_way] if on_the_way else [])], progress=False)
     start = time.perf_counter()
     trainer.fit()
     seconds = time.perf_counter() - start
-    with torch.no_grad():
-        samples = trainer.generate(trainer.noise(args.n, torch.Generator().manual_seed(12345))).cpu()
-    held_cfg = load_preset(
-        args.preset, [f"data.root={held_dir}", f"data.resolution={args.resolution}", "data.flip=false"]
-    )
-    swd = Evaluator(held_cfg, args.data_root, n=args.n).evaluate(samples, ["swd"])["swd"]
-    grey_cfg = load_preset("dcgan-mnist32", ["data.name=fashion-mnist", f"data.resolution={args.resolution}"])
-    fid = Evaluator(grey_cfg, args.data_root, n=args.n).evaluate(samples.mean(1, keepdim=True), ["fid"])["fid"]
+    swd, fid, samples = scorer(trainer)
     overfit = [f for f in cb.findings() if f.kind == "overfitting_d"]
     return {
         "seconds": seconds,
@@ -88,6 +120,7 @@ def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str) -> d
         "findings": sorted(cb.detected),
         "p": float(trainer.exp.augment.p) if trainer.exp.augment.enabled else 0.0,
         "samples": samples[:64],
+        "points": on_the_way.points if on_the_way else [],
     }
 
 
@@ -104,6 +137,9 @@ def main() -> None:
     ap.add_argument("--out", default="", help="folder for each run's sample grid (PNG)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument(
+        "--score-every", type=int, default=0, help="also score every K steps on the way (0: at the end only)"
+    )
+    ap.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -118,6 +154,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="gankit-small-"))
     train_dir = fashion_png_folder(args.data_root, "train", args.images, work / "train")
     held_dir = fashion_png_folder(args.data_root, "test", args.images, work / "test")
+    scorer = Scorer(args, held_dir)
     print(
         f"{args.preset} at {args.resolution} px on {args.images} Fashion-MNIST images (RGB), {args.steps} steps, "
         f"{args.n} samples scored against {args.images} held-out images\n"
@@ -128,7 +165,9 @@ def main() -> None:
     rows = {name: [] for name in chosen}
     for seed in args.seeds:
         for name, (key, variant) in chosen.items():
-            r = run(seed, variant, args, train_dir, held_dir)
+            r = run(seed, variant, args, train_dir, held_dir, scorer)
+            for step, swd, fid in r["points"]:
+                print(f"| {name} | {seed} (step {step}) | {swd:.1f} | {fid:.2f} | | | | |", flush=True)
             rows[name].append(r)
             if args.out:
                 Path(args.out).mkdir(parents=True, exist_ok=True)
