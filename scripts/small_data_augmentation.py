@@ -150,6 +150,8 @@ def main() -> None:
         "--variants", nargs="+", choices=list(VARIANTS), default=["diffaugment", "plain"], help="which runs per seed"
     )
     args = ap.parse_args()
+    if args.score_every < 0 or args.score_every % args.log_every:  # scored at logs: others would never come
+        ap.error(f"--score-every must be a multiple of --log-every ({args.log_every}), or 0; got {args.score_every}")
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="gankit-small-"))
     train_dir = fashion_png_folder(args.data_root, "train", args.images, work / "train")
