@@ -104,8 +104,9 @@ def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str, scor
         ],
     )
     cb = DiagnosisCallback(Context.from_config(cfg), verbose=False, data_root=args.data_root)
-    on_the_way = ScoreOnTheWay(scorer, args.score_every) if args.score_every else None
-    trainer = Trainer(build(cfg, args.data_root), None, [cb, *([on_the_way] if on_the_way else [])], progress=False)
+    on_the_way = ScoreOnTheWay(scorer, args.score_every)
+    callbacks = [cb, on_the_way] if args.score_every else [cb]
+    trainer = Trainer(build(cfg, args.data_root), None, callbacks, progress=False)
     start = time.perf_counter()
     trainer.fit()
     seconds = time.perf_counter() - start
@@ -120,7 +121,7 @@ def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str, scor
         "findings": sorted(cb.detected),
         "p": float(trainer.exp.augment.p) if trainer.exp.augment.enabled else 0.0,
         "samples": samples[:64],
-        "points": on_the_way.points if on_the_way else [],
+        "points": on_the_way.points,
     }
 
 
