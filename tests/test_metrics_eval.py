@@ -169,6 +169,7 @@ def test_training_on_a_folder_without_inception_scores_with_swd_and_msssim(tmp_p
     weights), they pick best.pt, and every record says what produced it."""
     monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("GANKIT_OFFLINE", "1")  # no download allowed, whatever the shell running the tests says
     run = tmp_path / "rgb"
     assert (
         main(
