@@ -70,8 +70,9 @@ class Scorer:
 
 
 class ScoreOnTheWay(Callback):
-    """Scores the run every `every` steps (at the log that reaches it); training is unchanged,
-    since the samples come from a noise generator of their own."""
+    """Scores the run every `every` steps (at the log that reaches it), with D's overfitting ratio
+    r_v from that log; training is unchanged, since the samples come from a noise generator of
+    their own."""
 
     def __init__(self, scorer: Scorer, every: int):
         self.scorer, self.every, self.points = scorer, every, []
@@ -80,7 +81,7 @@ class ScoreOnTheWay(Callback):
         step = trainer.pos.step
         if step % self.every == 0 and step < trainer.total_steps:
             swd, fid, _ = self.scorer(trainer)
-            self.points.append((step, swd, fid))
+            self.points.append((step, swd, fid, record.get("overfit_rv")))
 
 
 def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str, scorer: Scorer) -> dict:
@@ -169,8 +170,9 @@ def main() -> None:
     for seed in args.seeds:
         for name, (key, variant) in chosen.items():
             r = run(seed, variant, args, train_dir, held_dir, scorer)
-            for step, swd, fid in r["points"]:
-                print(f"| {name} | {seed} (step {step}) | {swd:.1f} | {fid:.2f} | | | | |", flush=True)
+            for step, swd, fid, rv in r["points"]:
+                at = "" if rv is None else f"r_v {rv:.2f}"
+                print(f"| {name} | {seed} (step {step}) | {swd:.1f} | {fid:.2f} | {at} | | | |", flush=True)
             rows[name].append(r)
             if args.out:
                 Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,9 @@ def tiny_images(n=64, side=16):
     return (torch.rand(n, 1, side, side, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
 
 
-@pytest.mark.parametrize("op", [ops.brightness, ops.saturation, ops.contrast, ops.translation, ops.cutout])
+@pytest.mark.parametrize(
+    "op", [ops.brightness, ops.saturation, ops.contrast, ops.translation, ops.cutout, ops.geometric]
+)
 def test_each_op_is_differentiable_and_changes_the_images(op):
     torch.manual_seed(0)
     x = torch.rand(8, 3, 16, 16, requires_grad=True)
@@ -64,9 +66,26 @@ def test_cutout_zeroes_a_square_of_the_given_side():
     assert (holes > 0).all() and (holes <= 64).all()
 
 
+def test_geometric_rotates_and_zooms_within_its_ranges_and_reflects_the_border():
+    torch.manual_seed(3)
+    x = torch.rand(16, 3, 16, 16)
+    assert torch.allclose(ops.geometric(x, rotation=0.0, scale=0.0), x, atol=1e-5)  # no angle, no zoom: x itself
+    bar = torch.zeros(64, 1, 33, 33)
+    bar[:, :, 16, 4:29] = 1.0  # a horizontal bar through the centre
+    turned = ops.geometric(bar, rotation=30.0, scale=0.0)
+    rows = (turned[:, 0] > 0.25).nonzero()[:, 1]
+    assert rows.min() >= 16 - 7 and rows.max() <= 16 + 7  # tan(30 deg) * 12 px = 6.9 px off the row at most
+    assert (rows != 16).any()  # and it did turn
+    reflected = ops.geometric(torch.ones(64, 1, 16, 16), rotation=45.0)
+    assert torch.allclose(reflected, torch.ones(()), atol=1e-5)  # reflected: no black corners
+    zoomed = ops.geometric(bar, rotation=0.0, scale=0.5)
+    widths = (zoomed[:, 0, 16] > 0.5).sum(1).float()
+    assert widths.min() < 25 < widths.max()  # zoomed out on some images, in on others
+
+
 def test_probability_zero_leaves_the_images_alone():
     x = torch.rand(8, 3, 16, 16)
-    aug = Augment("color,translation,cutout", p=0.0)
+    aug = Augment("geometric,color,translation,cutout", p=0.0)
     assert torch.equal(aug(x), x)
     assert not torch.equal(Augment("color,translation,cutout", p=1.0)(x), x)
 
@@ -89,6 +108,8 @@ def test_policy_and_settings_are_checked():
         load_preset("mlp-mnist", ["augment.ada_target=0.6"])
     with pytest.raises(GankitError, match="augment.p"):
         load_preset("mlp-mnist", ["augment.policy=color", "augment.p=1.5"])
+    with pytest.raises(GankitError, match="augment.rotation"):
+        load_preset("mlp-mnist", ["augment.policy=geometric", "augment.rotation=270"])
 
 
 def test_ada_raises_p_while_d_is_sure_of_the_reals_and_lowers_it_otherwise():

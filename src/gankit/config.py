@@ -163,13 +163,15 @@ class AugmentConfig:
     """Differentiable augmentation of every image D sees, real and generated (DiffAugment), with
     ADA's adaptive probability (gankit.augment). Off by default."""
 
-    policy: str = ""  # comma-separated: color, translation, cutout; "" = off
+    policy: str = ""  # comma-separated: geometric, color, translation, cutout; "" = off
     p: float = 1.0  # probability each op is applied to a sample (ADA: the starting value)
     ada_target: float = 0.0  # >0: adapt p so r_t = E[sign(D(x_real))] stays near this (ADA: 0.6)
     ada_interval: int = 4  # D steps between two adjustments of p
     ada_images: int = 500_000  # images over which p can move from 0 to 1 (the adjustment rate)
     translation: float = 0.125  # largest shift, as a fraction of the image side
     cutout: float = 0.5  # side of the cut-out square, as a fraction of the image side
+    rotation: float = 15.0  # geometric: largest rotation, in degrees either way
+    scale: float = 0.2  # geometric: standard deviation of the log2 of the zoom (ADA's 0.2)
 
 
 @dataclass(frozen=True)
@@ -444,6 +446,11 @@ def _validate_better(cfg: Config) -> None:
         raise GankitError(
             f"augment.translation and augment.cutout are fractions of the image side in [0, 1) "
             f"(got {a.translation}, {a.cutout})"
+        )
+    if not (0 <= a.rotation <= 180 and 0 <= a.scale <= 1):
+        raise GankitError(
+            "augment.rotation is the largest rotation in degrees, in [0, 180], and augment.scale the standard "
+            f"deviation of log2 of the zoom, in [0, 1] (got {a.rotation}, {a.scale})"
         )
 
 

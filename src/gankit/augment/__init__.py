@@ -1,5 +1,5 @@
 """Augmentation of what D sees (issue 17): DiffAugment's differentiable colour, translation and
-cutout (Zhao et al. 2020), applied to real and generated images alike in both players' steps, and
+cutout (Zhao et al. 2020) and ADA's zoom and rotation ("geometric"), applied to real and generated images alike in both players' steps, and
 ADA's adaptive probability (Karras et al. 2020).
 
     aug = Augment.from_config(cfg.augment, device)   # None-like when augment.policy is ""

@@ -27,10 +27,13 @@ class Augment:
         translation: float = 0.125,
         cutout: float = 0.5,
         device="cpu",
+        rotation: float = 15.0,
+        scale: float = 0.2,
     ):
         self.ops = parse_policy(policy)
         self.target, self.interval, self.images = target, interval, images
         self.translation_ratio, self.cutout_ratio = translation, cutout
+        self.rotation, self.scale = rotation, scale
         self.p = torch.tensor(float(p), device=device)
         self.sign_sum = torch.zeros((), device=device)
         self.count = torch.zeros((), device=device)
@@ -38,7 +41,18 @@ class Augment:
 
     @classmethod
     def from_config(cls, a, device) -> Augment:
-        return cls(a.policy, a.p, a.ada_target, a.ada_interval, a.ada_images, a.translation, a.cutout, device)
+        return cls(
+            a.policy,
+            a.p,
+            a.ada_target,
+            a.ada_interval,
+            a.ada_images,
+            a.translation,
+            a.cutout,
+            device,
+            a.rotation,
+            a.scale,
+        )
 
     def switch_on(self, policy: str, target: float) -> None:
         """Start augmenting during a run (train.balance = auto, for an overfitting D): ADA from p = 0,
@@ -63,6 +77,8 @@ class Augment:
         if not self.ops:
             return x
         p = self.p.to(x.dtype)
+        if "geometric" in self.ops:
+            x = ops.geometric(x, p, self.rotation, self.scale)
         if "color" in self.ops:
             x = ops.color(x, p)
         if "translation" in self.ops:

@@ -1,12 +1,16 @@
 """DiffAugment's operations on a batch of images in [-1, 1], (N, C, H, W), written from the
 paper's description (Zhao et al. 2020, "Differentiable Augmentation for Data-Efficient GAN
-Training"): every op is differentiable in the images, runs on their device, and draws its random
-parameters per sample from the global torch RNG. Each op is applied to a sample with probability
+Training"), and ADA's zoom and rotation (`geometric`, Karras et al. 2020): every op is
+differentiable in the images, runs on their device, and draws its random parameters per sample
+from the global torch RNG. Each op is applied to a sample with probability
 `p` (a float or a device scalar: no host sync), as ADA applies its augmentations."""
 
 from __future__ import annotations
 
+import math
+
 import torch
+from torch.nn import functional as F
 
 
 def _apply(x: torch.Tensor, changed: torch.Tensor, p) -> torch.Tensor:
@@ -62,3 +66,19 @@ def cutout(x: torch.Tensor, p=1.0, ratio: float = 0.5) -> torch.Tensor:
     xs = torch.arange(w, device=x.device).view(1, 1, w)
     hole = ((ys >= cy) & (ys < cy + ch) & (xs >= cx) & (xs < cx + cw)).unsqueeze(1)
     return _apply(x, x * (~hole), p)
+
+
+def geometric(x: torch.Tensor, p=1.0, rotation: float = 15.0, scale: float = 0.2) -> torch.Tensor:
+    """Rotate each image by U(-rotation, rotation) degrees and scale it by 2^N(0, scale^2) about its
+    centre (ADA's isotropic scaling and rotation, Karras et al. 2020), resampled bilinearly with the
+    border reflected, so no constant frame appears for D to key on. Small ranges: applied with
+    p = 1 as DiffAugment applies its ops, a wide rotation would leak into G's samples."""
+    n = x.shape[0]
+    angle = (torch.rand(n, device=x.device, dtype=x.dtype) * 2 - 1) * math.radians(rotation)
+    zoom = torch.exp2(torch.randn(n, device=x.device, dtype=x.dtype) * scale)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom  # the output -> input map: inverse scale
+    zero = torch.zeros_like(cos)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    moved = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    return _apply(x, moved, p)

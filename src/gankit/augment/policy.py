@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ..errors import GankitError, did_you_mean
 
-OPS = ("color", "translation", "cutout")  # DiffAugment's three, applied in this order
+# applied in this order: ADA's geometric transforms first, then DiffAugment's three (so cutout's
+# holes stay square)
+OPS = ("geometric", "color", "translation", "cutout")
 
 
 def parse_policy(policy: str) -> tuple[str, ...]:
