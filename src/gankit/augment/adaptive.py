@@ -26,9 +26,9 @@ class Augment:
         images: int = 500_000,
         translation: float = 0.125,
         cutout: float = 0.5,
-        device="cpu",
         rotation: float = 15.0,
         scale: float = 0.2,
+        device="cpu",
     ):
         self.ops = parse_policy(policy)
         self.target, self.interval, self.images = target, interval, images
@@ -47,11 +47,11 @@ class Augment:
             a.ada_target,
             a.ada_interval,
             a.ada_images,
-            a.translation,
-            a.cutout,
-            device,
-            a.rotation,
-            a.scale,
+            translation=a.translation,
+            cutout=a.cutout,
+            rotation=a.rotation,
+            scale=a.scale,
+            device=device,
         )
 
     def switch_on(self, policy: str, target: float) -> None:
