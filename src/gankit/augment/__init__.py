@@ -1,6 +1,6 @@
 """Augmentation of what D sees (issue 17): DiffAugment's differentiable colour, translation and
-cutout (Zhao et al. 2020) and ADA's zoom and rotation ("geometric"), applied to real and generated images alike in both players' steps, and
-ADA's adaptive probability (Karras et al. 2020).
+cutout (Zhao et al. 2020) and ADA's zoom and rotation ("geometric"), applied to real and generated
+images alike in both players' steps, and ADA's adaptive probability (Karras et al. 2020).
 
     aug = Augment.from_config(cfg.augment, device)   # None-like when augment.policy is ""
     D(aug(real)), D(aug(fake))                        # in D's step and in G's
