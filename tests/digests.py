@@ -6,7 +6,7 @@ refactors honest (same config + seed -> bitwise the same weights and samples).
 Each preset trains a few steps through the command line (`gankit train`, so the callbacks of a
 real run are in the loop), then `gankit sample` draws 16 samples. The digest is a SHA-256 of every
 tensor of G, D and the samples; a float summary of each sits beside it, so a machine whose CPU
-rounds differently (another vector ISA) can still compare closely.
+rounds differently (another vector ISA or CPU model) can still compare closely.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -86,8 +87,20 @@ def preset_digest(preset: str, data_root: Path | None, work: Path) -> dict:
     return {"g": g, "d": d, "samples": s, "g_abs_sum": g_sum, "d_abs_sum": d_sum, "samples_abs_sum": s_sum}
 
 
+def cpu_model() -> str:
+    """The CPU's model name: two CPUs with the same vector ISA can still pick different oneDNN
+    kernels (an AMX Xeon and an EPYC both report AVX512), so the ISA alone is too coarse a key."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
-    return f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
+    return f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()} {cpu_model()}"
 
 
 def all_digests(data_root: Path | None, work: Path) -> dict:
