@@ -81,7 +81,7 @@ class ScoreOnTheWay(Callback):
         step = trainer.pos.step
         if step % self.every == 0 and step < trainer.total_steps:
             swd, fid, _ = self.scorer(trainer)
-            self.points.append((step, swd, fid, record.get("overfit_rv")))
+            self.points.append((step, swd, fid, record.get("overfit_rv"), record.get("overfit_rv_raw")))
 
 
 def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str, scorer: Scorer) -> dict:
@@ -170,8 +170,8 @@ def main() -> None:
     for seed in args.seeds:
         for name, (key, variant) in chosen.items():
             r = run(seed, variant, args, train_dir, held_dir, scorer)
-            for step, swd, fid, rv in r["points"]:
-                at = "" if rv is None else f"r_v {rv:.2f}"
+            for step, swd, fid, rv, raw in r["points"]:
+                at = "" if rv is None else f"r_v {rv:.2f}" + ("" if raw is None else f" (un-augmented {raw:.2f})")
                 print(f"| {name} | {seed} (step {step}) | {swd:.1f} | {fid:.2f} | {at} | | | |", flush=True)
             rows[name].append(r)
             if args.out:

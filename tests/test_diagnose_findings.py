@@ -265,6 +265,40 @@ def test_probe_reads_memorisation_and_leaves_d_as_it_was():
     assert all(torch.equal(before[k], v) for k, v in d.state_dict().items())  # running stats untouched
 
 
+class PixelMemory(nn.Module):
+    """A 'D' that has memorised its training images pixel for pixel: minus the distance to the
+    nearest one."""
+
+    def __init__(self, images):
+        super().__init__()
+        self.register_buffer("images", images.flatten(1))
+        self.scale = nn.Parameter(torch.ones(()))
+
+    def forward(self, x):
+        return -self.scale * torch.cdist(x.flatten(1), self.images).min(dim=1).values
+
+
+def test_the_probe_scores_d_through_the_runs_augmentation_and_leaves_the_rng_alone():
+    from gankit.augment import Augment
+    from gankit.diagnosis.overfitting import OverfitProbe
+    from gankit.losses import Objective
+
+    gen = torch.Generator().manual_seed(0)
+    train, held = torch.rand(128, 3, 16, 16, generator=gen) * 2 - 1, torch.rand(128, 3, 16, 16, generator=gen) * 2 - 1
+    fake = torch.randn(128, 3, 16, 16, generator=gen) * 1.2
+    d, probe = PixelMemory(train), OverfitProbe(train, held, 32)
+    raw = probe(d, fake, Objective())
+    assert probe(d, fake, Objective(), Augment()) == raw  # augmentation off: the images as they are
+    torch.manual_seed(1)
+    state = torch.get_rng_state()
+    shifted = Augment("translation", translation=0.25)
+    seen = probe(d, fake, Objective(), shifted)
+    assert torch.equal(torch.get_rng_state(), state)  # the run's own random numbers are untouched
+    assert probe(d, fake, Objective(), shifted) == seen  # repeatable: the same draws at every call
+    assert seen["overfit_rv_raw"] == raw["overfit_rv"] > 0.5  # memorised pixels, as they are
+    assert seen["overfit_rv"] < raw["overfit_rv"] - 0.2  # shifted, they are no longer remembered
+
+
 def test_a_narrow_fresh_g_that_widens_within_the_collapse_warmup_is_healthy():
     from gankit.diagnosis.rules import COLLAPSE_WARMUP_STEPS
 

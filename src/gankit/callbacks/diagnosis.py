@@ -75,7 +75,8 @@ class DiagnosisCallback(Callback):
             self._probe_noise = trainer.noise(PROBE_IMAGES, torch.Generator().manual_seed(trainer.cfg.seed + 3))
         if not self._probe:  # no held-out images (an image folder without diagnosis.holdout)
             return None
-        return self._probe(trainer.D, trainer.generate(self._probe_noise), trainer.objective)
+        augment = getattr(getattr(trainer, "exp", None), "augment", None)  # D is judged as training sees it
+        return self._probe(trainer.D, trainer.generate(self._probe_noise), trainer.objective, augment)
 
     def _announce(self, events, step: int) -> None:
         for change, finding in events:

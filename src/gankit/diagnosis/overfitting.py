@@ -12,6 +12,13 @@ limited data", section 3): on D's raw outputs,
 - overfit_z: the train / held-out difference of means in standard errors, so that sampling noise
   of 256 images is not read as overfitting.
 
+With augmentation on (augment.*), D is trained on, and G is trained through, D of augmented
+images only, so the probe scores D as training uses it: every image passes through the run's
+augmentation at its current p first, the training and held-out sides (and G's side) with the same
+draws, from a forked RNG seeded per call so that the measurement is repeatable and the run's own
+random numbers are untouched. D's outputs on the images as they are stay in the record beside
+(`overfit_rv_raw`): with p = 1, D never sees such images in training.
+
 Measuring must not change training. D is run with batch norm in training mode (batch statistics
 over a batch of one kind, as D sees its real batches in training; eval mode would use running
 statistics averaged over real and generated batches, statistics D never scored a real batch
@@ -84,14 +91,23 @@ class OverfitProbe:
         self.train, self.heldout = train, heldout
         self.batch_size = max(1, min(batch_size, len(train), len(heldout)))
 
-    def __call__(self, d: nn.Module, generated: torch.Tensor, objective) -> dict:
+    def __call__(self, d: nn.Module, generated: torch.Tensor, objective, augment=None) -> dict:
+        """The probe's quantities for D now; `augment` (the run's Augment, if it augments) is what
+        D's inputs pass through in training, and so here as well."""
         if has_sync_batchnorm(d):
             return {}
         dev = next(d.parameters()).device
+        sides = (self.train.to(dev), self.heldout.to(dev), generated.to(dev))
         with scoring_mode(d):
-            out_t = d_outputs(d, self.train.to(dev), self.batch_size)
-            out_h = d_outputs(d, self.heldout.to(dev), self.batch_size)
-            out_g = d_outputs(d, generated.to(dev), self.batch_size)
+            outs = [d_outputs(d, x, self.batch_size) for x in sides]
+            if augment is not None and augment.enabled:
+                raw = self._quantities(*outs)
+                outs = [d_outputs(d, _augmented(augment, x), self.batch_size) for x in sides]
+                return {**self._quantities(*outs, objective), "overfit_rv_raw": raw["overfit_rv"]}
+        return self._quantities(*outs, objective)
+
+    @staticmethod
+    def _quantities(out_t: torch.Tensor, out_h: torch.Tensor, out_g: torch.Tensor, objective=None) -> dict:
         (mt, vt), (mh, vh), (mg, _) = _mean_var(out_t), _mean_var(out_h), _mean_var(out_g)
         se = math.sqrt(vt / len(out_t) + vh / len(out_h))
         sep = mt - mg  # how far D puts its training images from G's samples
@@ -105,6 +121,22 @@ class OverfitProbe:
         if hasattr(objective, "score") and hasattr(objective, "threshold"):  # a user's own loss may have neither
             out["r_t"] = float(torch.sign(objective.score(out_t) - objective.threshold).mean())
         return out
+
+
+AUGMENT_SEED = 50_000  # the probe's augmentation draws: the same at every call, for every side
+
+
+def _augmented(augment, x: torch.Tensor) -> torch.Tensor:
+    """x through the run's augmentation, drawn from a forked RNG (the run's random numbers are left
+    as they were) seeded the same way for each side, so that the i-th training, held-out and
+    generated images get the same transform and the sides differ only in their images."""
+    cuda = [x.device] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(AUGMENT_SEED)
+        if cuda:
+            with torch.cuda.device(x.device):
+                torch.cuda.manual_seed(AUGMENT_SEED)
+        return augment(x)
 
 
 def _as_network_input(x: torch.Tensor) -> torch.Tensor:

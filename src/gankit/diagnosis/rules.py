@@ -114,8 +114,9 @@ OSC_RANGE = 0.5
 OSC_FLOOR = 1.0
 
 # overfitting_d (ADA, Karras et al. 2020): r_v = (E D(x_train) - E D(x_heldout)) / (E D(x_train) -
-# E D(G(z))) on D's raw outputs: 0 when held-out images get the training images' scores, 1 when D
-# scores them like generated ones. OVERFIT_RV: a fifth of the way from the data to G's samples;
+# E D(G(z))) on D's raw outputs (of augmented images where the run augments: D as training uses
+# it): 0 when held-out images get the training images' scores, 1 when D scores them like generated
+# ones. OVERFIT_RV: a fifth of the way from the data to G's samples;
 # on scripts/diagnosis_table.py's folders dcgan-rgb at 32 px stays within +-0.07 on 6,000 images
 # for 600 steps and passes 0.2 by step ~350 on 300 images (0.7 by step 800). OVERFIT_Z: the
 # train / held-out difference is that many standard errors (256 images each), so that sampling
@@ -515,7 +516,8 @@ def _overfitting_d(rec, hist, ctx):
         return None
     rv, z = rec["overfit_rv"], rec["overfit_z"]
     if rv >= OVERFIT_RV and z >= OVERFIT_Z:
-        ev = {k: rec[k] for k in ("overfit_rv", "overfit_z", "r_t", "d_train", "d_heldout", "d_generated") if k in rec}
+        keys = ("overfit_rv", "overfit_z", "overfit_rv_raw", "r_t", "d_train", "d_heldout", "d_generated")
+        ev = {k: rec[k] for k in keys if k in rec}
         return (
             ev,
             (
@@ -695,6 +697,7 @@ class Diagnoser:
                 "modes_covered",
                 "classes_covered",
                 "overfit_rv",
+                "overfit_rv_raw",
                 "msssim",
                 "msssim_real",
             )
