@@ -93,6 +93,23 @@ def test_remedies_can_be_applied_as_written():
                     load_preset(preset, [f"{k}={v}" for k, v in r.overrides.items()])
 
 
+def test_an_overfitting_remedy_never_repeats_the_augmentation_d_already_sees():
+    def first(*sets):
+        return remedy_list("overfitting_d", Context.from_config(load_preset("dcgan-rgb", list(sets))))[0]
+
+    assert first().overrides["augment.ada_target"] == 0.6  # no augmentation yet: ADA from p = 0
+    diffaugment = first("augment.policy=color,translation,cutout", "augment.p=1", "augment.ada_target=0")
+    assert diffaugment.overrides == {"augment.policy": "geometric,color,translation,cutout"}
+    assert first("augment.policy=translation", "augment.p=0.5", "augment.ada_target=0").overrides == {"augment.p": 1.0}
+    ada = first("augment.policy=translation,cutout", "augment.p=0", "augment.ada_target=0.6")
+    assert ada.overrides == {"augment.ada_images": 125_000}
+    everything = "augment.policy=geometric,color,translation,cutout"
+    rest = remedy_list("overfitting_d", Context.from_config(load_preset("dcgan-rgb", [everything, "augment.p=1"])))
+    assert not any(k.startswith("augment.") for r in rest for k in r.overrides)  # nothing more to augment
+    for r in rest:
+        load_preset("dcgan-rgb", [f"{k}={v}" for k, v in r.overrides.items()])
+
+
 def test_the_controller_sees_what_the_warmup_holds_back_from_the_user():
     from gankit.diagnosis.rules import BALANCE_WARMUP_STEPS, Diagnoser
 

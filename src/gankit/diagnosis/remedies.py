@@ -67,6 +67,26 @@ def _slower(ctx) -> dict:
     return {"optim.g.lr": _rate(ctx.g_lr * f), "optim.d.lr": _rate(ctx.d_lr * f)}
 
 
+def _more_augmentation(ctx) -> list[Remedy]:
+    """For an overfitting D: augmentation where there is none, else more of what the run has
+    (ADA's p sooner, every image, ADA's zoom and rotation), never what D already sees."""
+    if not ctx.augment_policy:
+        return [Remedy("augment what D sees, adaptively (ADA from p = 0 toward r_t 0.6)", dict(ADA))]
+    out = []
+    if ctx.augment_target > 0:
+        out.append(
+            Remedy(
+                f"let ADA raise p 4x sooner ({ctx.augment_images} images from p = 0 to 1 now)",
+                {"augment.ada_images": max(ctx.augment_images // 4, 1)},
+            )
+        )
+    elif ctx.augment_p < 1:
+        out.append(Remedy(f"augment every image D sees ({ctx.augment_p:g} of them now)", {"augment.p": 1.0}))
+    if "geometric" not in ctx.augment_policy.split(","):
+        out.append(Remedy("ADA's zoom and rotation as well", {"augment.policy": f"geometric,{ctx.augment_policy}"}))
+    return out
+
+
 def remedy_list(kind: str, ctx) -> list[Remedy]:
     """The remedies for a finding of `kind` in a run described by `ctx` (diagnosis.rules.Context), best first."""
     d_faster = ctx.d_lr * ctx.d_steps > ctx.g_lr * 1.5
@@ -138,7 +158,7 @@ def remedy_list(kind: str, ctx) -> list[Remedy]:
         return out + critic
     if kind == "overfitting_d":
         return [
-            Remedy("augment what D sees, adaptively (ADA from p = 0 toward r_t 0.6)", dict(ADA)),
+            *_more_augmentation(ctx),
             *(
                 []
                 if ctx.flip or not ctx.image

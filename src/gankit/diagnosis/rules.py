@@ -180,6 +180,10 @@ class Context:
     d_beta1: float = 0.5
     g_arch: str = "mlp"
     init: str = "default"
+    augment_policy: str = ""  # augment.*: what D already sees, so that a remedy does not repeat it
+    augment_p: float = 1.0
+    augment_target: float = 0.0  # > 0: ADA adapts p
+    augment_images: int = 500_000
 
     @classmethod
     def from_config(cls, cfg) -> Context:
@@ -207,6 +211,10 @@ class Context:
             d_beta1=cfg.optim.d.beta1,
             g_arch=cfg.model.g,
             init=cfg.model.init,
+            augment_policy=cfg.augment.policy,
+            augment_p=cfg.augment.p,
+            augment_target=cfg.augment.ada_target,
+            augment_images=cfg.augment.ada_images,
         )
 
     @property
