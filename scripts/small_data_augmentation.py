@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -82,6 +83,12 @@ class ScoreOnTheWay(Callback):
         if step % self.every == 0 and step < trainer.total_steps:
             swd, fid, _ = self.scorer(trainer)
             self.points.append((step, swd, fid, record.get("overfit_rv"), record.get("overfit_rv_raw")))
+            # at once on stderr too (the table comes at the end of the run): an interrupted run keeps these
+            print(
+                f"step {step}: SWD {swd:.1f}, FID {fid:.2f}, r_v {record.get('overfit_rv')}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def run(seed: int, variant: list[str], args, train_dir: str, held_dir: str, scorer: Scorer) -> dict:
