@@ -5,8 +5,8 @@ a refactor must reproduce them bitwise. On a machine whose torch build, CPU vect
 model differs from the recording one, rounding may differ (an AMX Xeon rounds unlike the
 recording EPYC though both report AVX512), so there the float summaries must agree closely
 instead, and the bitwise promise is kept by running a preset twice: same config + seed gives
-the same bytes on any one machine. Record again (python tests/digests.py --write) only for a change that moves numbers on
-purpose, and say which digest moved and why in the commit.
+the same bytes on any one machine. Record again (python tests/digests.py --write) only for a
+change that moves numbers on purpose, and say which digest moved and why in the commit.
 """
 
 from __future__ import annotations
