@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..augment.policy import parse_policy
+
 R1_TOY = 0.1  # ring-2d-stable's gamma, for 2-D data of unit scale
 R1_IMAGES = 1.0  # R3GAN's order of magnitude for small images in [-1, 1]
 RATE_SAFE = 1e-3  # ring-2d's Adam rate, 5x the DCGAN seeds' 2e-4: the highest rate a slow-down suggests
@@ -82,8 +84,9 @@ def _more_augmentation(ctx) -> list[Remedy]:
         )
     elif ctx.augment_p < 1:
         out.append(Remedy(f"augment every image D sees ({ctx.augment_p:g} of them now)", {"augment.p": 1.0}))
-    if "geometric" not in ctx.augment_policy.split(","):
-        out.append(Remedy("ADA's zoom and rotation as well", {"augment.policy": f"geometric,{ctx.augment_policy}"}))
+    ops = parse_policy(ctx.augment_policy)
+    if "geometric" not in ops:
+        out.append(Remedy("ADA's zoom and rotation as well", {"augment.policy": ",".join(("geometric", *ops))}))
     return out
 
 
