@@ -80,6 +80,8 @@ class LossConfig:
     r1_gamma: float = 0.0  # >0: R1 penalty gamma/2 * E|grad D(x)|^2 on real samples (any loss)
     r2_gamma: float = 0.0  # >0: R2 penalty gamma/2 * E|grad D(G(z))|^2 on generated samples (R3GAN)
     feature_matching: float = 0.0  # >0: G also descends this * |E f(x) - E f(G(z))|^2 on D's features
+    lecam: float = 0.0  # >0: LeCam regularisation (Tseng et al. 2021) of D's outputs, times this (their 0.3)
+    lecam_decay: float = 0.99  # decay of the moving averages of D's real and generated outputs it anchors to
     perceptual: str = ""  # "" only: a VGG/LPIPS loss needs pretrained weights gankit cannot fetch
 
 
@@ -323,9 +325,21 @@ def validate(cfg: Config) -> Config:
             v = flat[f"optim.{side}.{b}"]
             if not 0 <= v < 1:
                 raise GankitError(f"optim.{side}.{b} must be in [0, 1) (got {v})")
-    for key in ("loss.gp_weight", "loss.r1_gamma", "loss.r2_gamma", "loss.feature_matching", "optim.d_lr_ratio"):
+    for key in (
+        "loss.gp_weight",
+        "loss.r1_gamma",
+        "loss.r2_gamma",
+        "loss.feature_matching",
+        "loss.lecam",
+        "optim.d_lr_ratio",
+    ):
         if not (flat[key] >= 0 and math.isfinite(flat[key])):
             raise GankitError(f"{key} must be 0 or a positive number (got {flat[key]})")
+    if not 0 <= cfg.loss.lecam_decay < 1:
+        raise GankitError(
+            f"loss.lecam_decay must be in [0, 1): the decay of LeCam's moving averages, e.g. 0.99 "
+            f"(got {cfg.loss.lecam_decay})"
+        )
     _validate_better(cfg)
     if not 0 <= cfg.train.ema < 1:
         raise GankitError(

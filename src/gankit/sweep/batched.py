@@ -65,6 +65,8 @@ def unsupported(cfg) -> str:
         return f"loss.kind = {loss.kind!r} draws random interpolation weights per step"
     if loss.feature_matching > 0:
         return "loss.feature_matching reads D's hidden features, which the batched MLPs do not expose"
+    if loss.lecam > 0:
+        return "loss.lecam keeps moving averages of D's outputs per run"
     if t.g_pause_below > 0:
         return "train.g_pause_below pauses G per run from its own D accuracy"
     if t.d_steps != 1 or t.d_steps_start:

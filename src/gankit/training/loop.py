@@ -30,6 +30,7 @@ from .callbacks import Callback
 from .controls import Controls
 from .experiment import Experiment
 from .interrupts import StopRequest, stop_on_signals
+from .lecam import LeCam
 from .optim import grad_norm, learning_rates
 from .progress import progress_bar
 from .reliability import Diverged, Rollback, check_weights, config_differences
@@ -78,6 +79,8 @@ class Trainer:
         self.g_paused = False  # train.g_pause_below: decided at each log from the interval's D accuracy
         self.controls = Controls.from_config(self.cfg)  # what train.balance = auto may change
         self._lr_controlled = False  # set once a control moved a learning rate: from then on it is applied
+        loss = self.cfg.loss  # loss.lecam: anchors of D's outputs, moved in every D step
+        self.lecam = LeCam(loss.lecam, loss.lecam_decay, self.device) if loss.lecam > 0 else None
 
     @property
     def total_steps(self) -> int:
@@ -138,6 +141,8 @@ class Trainer:
         # conditional: D(x, y) with the real batch's labels and the fakes' sampled ones
         real_out, fake_out = D_train(real, *_y(y_real)), D_train(fake, *_y(y_fake))  # DDP all-reduces D's grads
         loss = obj.d_loss(real_out, fake_out)
+        if self.lecam is not None:  # loss.lecam: D's outputs held near the other side's moving average
+            loss = loss + self.lecam(real_out, fake_out)
         if self.cfg.model.aux_classifier > 0:  # AC-GAN: D's class head learns the labels of both halves
             w = self.cfg.model.aux_classifier
             loss = loss + w * (auxiliary_loss(self.D, real, y_real) + auxiliary_loss(self.D, fake, y_fake))
@@ -399,6 +404,7 @@ class Trainer:
             # issue 17's remedies: ADA's p and accumulators, and the G pause, continue exactly on resume
             **({"augment": self.exp.augment.state_dict()} if self.exp.augment.enabled else {}),
             **({"g_paused": self.g_paused} if self.controls.g_pause_below > 0 else {}),
+            **({"lecam": self.lecam.state_dict()} if self.lecam is not None else {}),
             **({"controls": self.controls.state_dict()} if self.cfg.train.balance != "off" else {}),
         }
 
@@ -428,6 +434,8 @@ class Trainer:
         if self.exp.augment.enabled and "augment" in state:
             self.exp.augment.load_state_dict(state["augment"])
         self.g_paused = bool(state.get("g_paused", False))
+        if self.lecam is not None and "lecam" in state:
+            self.lecam.load_state_dict(state["lecam"])
         set_rng_state(state["rng"])
 
     def save(self) -> None:
