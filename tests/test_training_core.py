@@ -146,3 +146,20 @@ def test_the_torch_free_names_list_every_toy_set():
     from gankit.names import TOY_DATA
 
     assert set(TOY_SETS) == set(TOY_DATA)
+
+
+@pytest.mark.parametrize("order", ["d-first", "g-first"])
+def test_g_steps_updates_g_that_many_times_per_step_on_fresh_noise(one_thread, order):
+    def trained(g_steps):
+        t = make_trainer(tiny_config([f"train.g_steps={g_steps}", f"train.order={order}", "train.steps=3"]), None)
+        t.fit()
+        return t
+
+    once, twice = trained(1), trained(2)
+    adam_steps = [int(s["step"]) for s in twice.opt_g.state_dict()["state"].values()]
+    assert adam_steps and set(adam_steps) == {6}  # 3 steps x 2 G updates
+    assert {int(s["step"]) for s in twice.opt_d.state_dict()["state"].values()} == {3}  # D's are unchanged
+    assert twice.pos.step == once.pos.step == 3
+    assert any(not torch.equal(a, b) for a, b in zip(once.G.state_dict().values(), twice.G.state_dict().values()))
+    with pytest.raises(GankitError, match="train.g_steps must be at least 1"):
+        tiny_config(["train.g_steps=0"])

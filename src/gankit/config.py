@@ -107,6 +107,7 @@ class TrainConfig:
     steps: int = 0  # >0: stop after this many generator steps, whatever `epochs` says
     batch_size: int = 64
     d_steps: int = 1  # discriminator steps per generator step (Algorithm 1's k)
+    g_steps: int = 1  # G updates in a step, each on fresh noise (after D's steps; no data of their own)
     d_steps_start: int = 0  # >0: D steps per G step during the first `d_steps_start_for` G steps
     d_steps_start_for: int = 0  # G steps that use d_steps_start (WGAN: 100 D steps for the first 25)
     lr_schedule: str = "constant"  # constant | cosine (both learning rates decay to 0 at the last step)
@@ -265,6 +266,7 @@ def validate(cfg: Config) -> Config:
     positive = [
         "train.batch_size",
         "train.d_steps",
+        "train.g_steps",
         "model.latent_dim",
         "model.hidden",
         "model.d_group",

@@ -69,6 +69,8 @@ def unsupported(cfg) -> str:
         return "loss.lecam keeps moving averages of D's outputs per run"
     if t.g_pause_below > 0:
         return "train.g_pause_below pauses G per run from its own D accuracy"
+    if t.g_steps != 1:
+        return "train.g_steps != 1 (only one G update per step is batched)"
     if t.d_steps != 1 or t.d_steps_start:
         return "train.d_steps != 1 (only one D step per G step is batched)"
     if t.on_nan != "stop":

@@ -4,9 +4,10 @@ is trained, the schedule says when, the running statistics and the callbacks say
     trainer = Trainer(build(cfg), run=RunDir.create("ring-2d"), callbacks=[...])
     trainer.fit()
 
-One *step* is one generator update, preceded (d-first) or followed (g-first) by its discriminator
-updates, each on a fresh real batch (Algorithm 1 of seed S2). Statistics stay on the device and
-are read once every `log_every` steps, so the step never waits on the host.
+One *step* is one generator update (train.g_steps of them, each on fresh noise), preceded (d-first)
+or followed (g-first) by its discriminator updates, each on a fresh real batch (Algorithm 1 of
+seed S2). Statistics stay on the device and are read once every `log_every` steps, so the step
+never waits on the host.
 """
 
 from __future__ import annotations
@@ -203,6 +204,9 @@ class Trainer:
         with self.speed.autocast():  # bf16 forward passes when speed.amp resolves to bf16, else nothing
             n, G_train = reals[0].shape[0], self.exp.G_train
             if self.cfg.train.order == "g-first":
+                for _ in range(self.cfg.train.g_steps - 1):  # train.g_steps: G's extra updates, fresh noise each
+                    fake, y = self._fake(G_train, n)
+                    self.g_step(fake, reals[0], y, ys[0])
                 fake, y = self._fake(G_train, n)
                 self.g_step(fake, reals[0], y, ys[0])
                 self.d_step(reals[0], fake.detach(), ys[0], y)
@@ -216,6 +220,9 @@ class Trainer:
                 fake, y = self._fake(G_train, n)
                 self.d_step(reals[-1], fake.detach(), ys[-1], y)
                 self.g_step(fake, reals[-1], y, ys[-1])
+                for _ in range(self.cfg.train.g_steps - 1):  # train.g_steps: G's extra updates, fresh noise each
+                    fake, y = self._fake(G_train, n)
+                    self.g_step(fake, reals[-1], y, ys[-1])
 
     def _fake(self, G, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(G(z), None), or for a conditional model (G(z, y), y) with y drawn after z."""
