@@ -6,8 +6,10 @@ under limited data"): D's loss gains
 where a_real and a_fake are moving averages of D's mean raw output on real and on generated
 batches. It keeps D's verdicts on real images from running away from those on generated ones,
 which is how a D that memorises a small training set shows; the paper pairs it with DiffAugment
-and ADA (each lowers FID further with it). Written here because no maintained library ships it;
-it is a few lines on D's outputs.
+and ADA (each lowers FID further with it). On scripts/small_data_augmentation.py's 300-image
+folder it did not keep the overfitting_d finding away (README). Written here: it is a few lines on
+D's outputs, and none of the libraries gankit uses has it. With several processes each rank keeps
+the averages of its own batches (D's gradients are still all-reduced).
 
     lecam = LeCam(weight=0.3, decay=0.99, device=device)
     loss = d_loss + lecam(real_out, fake_out)   # updates the averages, then the penalty

@@ -4,7 +4,7 @@ is trained, the schedule says when, the running statistics and the callbacks say
     trainer = Trainer(build(cfg), run=RunDir.create("ring-2d"), callbacks=[...])
     trainer.fit()
 
-One *step* is one generator update (train.g_steps of them, each on fresh noise), preceded (d-first)
+One *step* is one generator update (or train.g_steps, each on fresh noise), preceded (d-first)
 or followed (g-first) by its discriminator updates, each on a fresh real batch (Algorithm 1 of
 seed S2). Statistics stay on the device and are read once every `log_every` steps, so the step
 never waits on the host.
