@@ -6,30 +6,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny import IMAGES, tiny_images
 
 from gankit.api import make_trainer
 from gankit.augment import Augment, ops
 from gankit.config import load_preset
 from gankit.errors import GankitError
-
-IMAGES = [
-    "model.g=mlp",
-    "model.d=mlp",
-    "model.hidden=16",
-    "model.latent_dim=8",
-    "train.batch_size=16",
-    "train.log_every=2",
-    "train.sample_grid=4",
-    "device=cpu",
-    "eval.every=0",
-    "log.tensorboard=off",
-    "log.progress=off",
-    "speed.amp=off",
-]
-
-
-def tiny_images(n=64, side=16):
-    return (torch.rand(n, 1, side, side, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
 
 
 @pytest.mark.parametrize(

@@ -6,34 +6,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny import IMAGES, tiny_images
 
 from gankit.api import make_trainer
 from gankit.config import load_preset
 from gankit.errors import GankitError
 from gankit.training.lecam import LeCam
 
-TINY = [
-    "model.g=mlp",
-    "model.d=mlp",
-    "model.hidden=16",
-    "model.latent_dim=8",
-    "train.batch_size=16",
-    "train.log_every=2",
-    "train.sample_grid=4",
-    "device=cpu",
-    "eval.every=0",
-    "log.tensorboard=off",
-    "log.progress=off",
-    "speed.amp=off",
-]
-
-
-def tiny_images(n=64, side=16):
-    return (torch.rand(n, 1, side, side, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
-
 
 def _trainer(steps, extra=()):
-    cfg = load_preset("mlp-mnist", [*TINY, f"train.steps={steps}", *extra])
+    cfg = load_preset("mlp-mnist", [*IMAGES, f"train.steps={steps}", *extra])
     return make_trainer(cfg, None, progress=False, data=tiny_images())
 
 

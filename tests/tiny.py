@@ -1,6 +1,7 @@
 """Tiny set-ups the tests share: the one tiny preset of the training core's tests (ring-2d with
 16-wide MLPs on 1,024 points, 4 steps of batch 64, a log every 2 steps, nothing written but what a
-test asks for), `gankit train` from the command line in-process, and a tiny conditional run.
+test asks for), `gankit train` from the command line in-process, a tiny conditional run, and
+small MLPs on a tensor of random images (IMAGES, tiny_images).
 
     cfg = tiny_config(["train.steps=6"])
     assert train("ring-2d", tmp_path / "run", "train.steps=2", quiet=True) == 0
@@ -10,6 +11,8 @@ test asks for), `gankit train` from the command line in-process, and a tiny cond
 from __future__ import annotations
 
 from pathlib import Path
+
+import torch
 
 from gankit.cli import main
 from gankit.config import load_preset
@@ -63,3 +66,25 @@ def conditional_run(out: Path, data_root: Path, *overrides: str) -> Path:
         == 0
     )
     return out
+
+
+# small MLPs on a tensor of images (tiny_images), on the CPU with nothing written
+IMAGES = [
+    "model.g=mlp",
+    "model.d=mlp",
+    "model.hidden=16",
+    "model.latent_dim=8",
+    "train.batch_size=16",
+    "train.log_every=2",
+    "train.sample_grid=4",
+    "device=cpu",
+    "eval.every=0",
+    "log.tensorboard=off",
+    "log.progress=off",
+    "speed.amp=off",
+]
+
+
+def tiny_images(n=64, side=16):
+    """n random grey uint8 images, the same every call."""
+    return (torch.rand(n, 1, side, side, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
