@@ -27,14 +27,13 @@ class LeCam:
     def __init__(self, weight: float, decay: float, device: torch.device | str = "cpu"):
         self.weight, self.decay = weight, decay
         self.anchors = torch.zeros(2, device=device)  # (a_real, a_fake)
-        self.started = torch.zeros((), dtype=torch.bool, device=device)  # the first batch sets them
+        self.started = False  # the first batch sets the averages: no pull towards the arbitrary start 0
 
     @torch.no_grad()
     def update(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> None:
         means = torch.stack([real_out.detach().float().mean(), fake_out.detach().float().mean()])
-        moved = self.decay * self.anchors + (1 - self.decay) * means
-        self.anchors = torch.where(self.started, moved, means)  # no pull towards the arbitrary start 0
-        self.started = torch.ones_like(self.started)
+        self.anchors = self.decay * self.anchors + (1 - self.decay) * means if self.started else means
+        self.started = True
 
     def penalty(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
         a_real, a_fake = self.anchors[0], self.anchors[1]
@@ -49,8 +48,8 @@ class LeCam:
         return self.penalty(real_out, fake_out)
 
     def state_dict(self) -> dict:
-        return {"anchors": self.anchors.cpu().clone(), "started": bool(self.started)}
+        return {"anchors": self.anchors.cpu().clone(), "started": self.started}
 
     def load_state_dict(self, state: dict) -> None:
         self.anchors = state["anchors"].to(self.anchors.device, torch.float32).clone()
-        self.started = torch.tensor(bool(state["started"]), device=self.anchors.device)
+        self.started = bool(state["started"])

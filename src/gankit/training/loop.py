@@ -80,8 +80,8 @@ class Trainer:
         self.g_paused = False  # train.g_pause_below: decided at each log from the interval's D accuracy
         self.controls = Controls.from_config(self.cfg)  # what train.balance = auto may change
         self._lr_controlled = False  # set once a control moved a learning rate: from then on it is applied
-        loss = self.cfg.loss  # loss.lecam: anchors of D's outputs, moved in every D step
-        self.lecam = LeCam(loss.lecam, loss.lecam_decay, self.device) if loss.lecam > 0 else None
+        lc = self.cfg.loss  # loss.lecam: moving averages of D's outputs, moved in every D step
+        self.lecam = LeCam(lc.lecam, lc.lecam_decay, self.device) if lc.lecam > 0 else None
 
     @property
     def total_steps(self) -> int:
@@ -204,9 +204,7 @@ class Trainer:
         with self.speed.autocast():  # bf16 forward passes when speed.amp resolves to bf16, else nothing
             n, G_train = reals[0].shape[0], self.exp.G_train
             if self.cfg.train.order == "g-first":
-                for _ in range(self.cfg.train.g_steps - 1):  # train.g_steps: G's extra updates, fresh noise each
-                    fake, y = self._fake(G_train, n)
-                    self.g_step(fake, reals[0], y, ys[0])
+                self._extra_g_steps(G_train, reals[0], ys[0])
                 fake, y = self._fake(G_train, n)
                 self.g_step(fake, reals[0], y, ys[0])
                 self.d_step(reals[0], fake.detach(), ys[0], y)
@@ -220,9 +218,13 @@ class Trainer:
                 fake, y = self._fake(G_train, n)
                 self.d_step(reals[-1], fake.detach(), ys[-1], y)
                 self.g_step(fake, reals[-1], y, ys[-1])
-                for _ in range(self.cfg.train.g_steps - 1):  # train.g_steps: G's extra updates, fresh noise each
-                    fake, y = self._fake(G_train, n)
-                    self.g_step(fake, reals[-1], y, ys[-1])
+                self._extra_g_steps(G_train, reals[-1], ys[-1])
+
+    def _extra_g_steps(self, G, real: torch.Tensor, y_real) -> None:
+        """train.g_steps > 1: G's further updates of a step, each on fresh noise, beside the same real batch."""
+        for _ in range(self.cfg.train.g_steps - 1):
+            fake, y = self._fake(G, real.shape[0])
+            self.g_step(fake, real, y, y_real)
 
     def _fake(self, G, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(G(z), None), or for a conditional model (G(z, y), y) with y drawn after z."""
