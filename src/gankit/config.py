@@ -82,6 +82,9 @@ class LossConfig:
     feature_matching: float = 0.0  # >0: G also descends this * |E f(x) - E f(G(z))|^2 on D's features
     lecam: float = 0.0  # >0: LeCam regularisation (Tseng et al. 2021) of D's outputs, times this (their 0.3)
     lecam_decay: float = 0.99  # decay of the moving averages of D's real and generated outputs it anchors to
+    bcr_real: float = 0.0  # >0: balanced consistency regularisation (Zhao et al. 2021), weight of E[(D(x) - D(T(x)))^2]
+    bcr_fake: float = 0.0  # >0: the same on generated samples, E[(D(G(z)) - D(T(G(z))))^2] (the paper: 10 each)
+    bcr_policy: str = "translation"  # T: augment ops at p = 1 with the augment.* ratios (color, translation, ...)
     perceptual: str = ""  # "" only: a VGG/LPIPS loss needs pretrained weights gankit cannot fetch
 
 
@@ -333,6 +336,8 @@ def validate(cfg: Config) -> Config:
         "loss.r2_gamma",
         "loss.feature_matching",
         "loss.lecam",
+        "loss.bcr_real",
+        "loss.bcr_fake",
         "optim.d_lr_ratio",
     ):
         if not (flat[key] >= 0 and math.isfinite(flat[key])):
@@ -437,10 +442,18 @@ def _validate_better(cfg: Config) -> None:
             "weights, which gankit does not ship or download; use loss.feature_matching (matching "
             "D's own features, Salimans et al. 2016), which needs no pretrained network"
         )
-    from .augment.policy import check_policy  # late import: the ops import torch
+    from .augment.policy import check_policy, parse_policy  # late import: the ops import torch
 
     a = cfg.augment
     check_policy(a.policy)
+    if cfg.loss.bcr_real > 0 or cfg.loss.bcr_fake > 0:
+        check_policy(cfg.loss.bcr_policy, "loss.bcr_policy")
+        if not parse_policy(cfg.loss.bcr_policy) or cfg.data.name not in IMAGE_DATA:
+            raise GankitError(
+                "loss.bcr_real / loss.bcr_fake regularise D on transformed images: they need image data "
+                f'and a transform in loss.bcr_policy, e.g. "translation" (data.name = {cfg.data.name!r}, '
+                f"loss.bcr_policy = {cfg.loss.bcr_policy!r})"
+            )
     if a.policy and cfg.data.name not in IMAGE_DATA:
         raise GankitError(
             f'augment.policy applies to images; data.name = {cfg.data.name!r} is a toy set (set augment.policy = "")'

@@ -9,18 +9,18 @@ from ..errors import GankitError, did_you_mean
 OPS = ("geometric", "color", "translation", "cutout")
 
 
-def parse_policy(policy: str) -> tuple[str, ...]:
+def parse_policy(policy: str, key: str = "augment.policy") -> tuple[str, ...]:
     names = tuple(p.strip() for p in policy.split(",") if p.strip())
     for name in names:
         if name not in OPS:
             raise GankitError(
-                f"augment.policy: unknown augmentation '{name}'{did_you_mean(name, OPS)}; "
+                f"{key}: unknown augmentation '{name}'{did_you_mean(name, OPS)}; "
                 f"choose from: {', '.join(OPS)} (comma-separated)"
             )
     if len(set(names)) != len(names):
-        raise GankitError(f"augment.policy = {policy!r} names an augmentation twice")
+        raise GankitError(f"{key} = {policy!r} names an augmentation twice")
     return tuple(op for op in OPS if op in names)  # a fixed order whatever the spelling
 
 
-def check_policy(policy: str) -> None:
-    parse_policy(policy)
+def check_policy(policy: str, key: str = "augment.policy") -> None:
+    parse_policy(policy, key)

@@ -67,6 +67,8 @@ def unsupported(cfg) -> str:
         return "loss.feature_matching reads D's hidden features, which the batched MLPs do not expose"
     if loss.lecam > 0:
         return "loss.lecam keeps moving averages of D's outputs per run"
+    if loss.bcr_real > 0 or loss.bcr_fake > 0:
+        return "loss.bcr_real / bcr_fake draw random transforms per run"
     if t.g_pause_below > 0:
         return "train.g_pause_below pauses G per run from its own D accuracy"
     if t.g_steps != 1:

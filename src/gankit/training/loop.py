@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import distributed
+from ..augment import Augment
 from ..diagnosis.sample_stats import SampleStats
 from ..errors import GankitError
 from ..generation.latent import generate, sample_latent
@@ -28,6 +29,7 @@ from ..nets.conditional import auxiliary_loss
 from ..plots import save_grid, save_toy_plot
 from ..run import RunDir
 from .callbacks import Callback
+from .consistency import ConsistencyRegularization
 from .controls import Controls
 from .experiment import Experiment
 from .interrupts import StopRequest, stop_on_signals
@@ -82,6 +84,22 @@ class Trainer:
         self._lr_controlled = False  # set once a control moved a learning rate: from then on it is applied
         lc = self.cfg.loss  # loss.lecam: moving averages of D's outputs, moved in every D step
         self.lecam = LeCam(lc.lecam, lc.lecam_decay, self.device) if lc.lecam > 0 else None
+        self.bcr = self._consistency(self.cfg)  # loss.bcr_real / bcr_fake: None when off
+
+    def _consistency(self, cfg) -> ConsistencyRegularization | None:
+        lc, a = cfg.loss, cfg.augment
+        if lc.bcr_real <= 0 and lc.bcr_fake <= 0:
+            return None
+        transform = Augment(
+            lc.bcr_policy,
+            1.0,
+            translation=a.translation,
+            cutout=a.cutout,
+            rotation=a.rotation,
+            scale=a.scale,
+            device=self.device,
+        )
+        return ConsistencyRegularization(lc.bcr_real, lc.bcr_fake, transform)
 
     @property
     def total_steps(self) -> int:
@@ -144,6 +162,10 @@ class Trainer:
         loss = obj.d_loss(real_out, fake_out)
         if self.lecam is not None:  # loss.lecam: D's outputs held near the other side's moving average
             loss = loss + self.lecam(real_out, fake_out)
+        if self.bcr is not None:  # loss.bcr_*: D's verdict unchanged by a small shift of its input
+            loss = loss + self.bcr(
+                _with_labels(self.D, y_real), _with_labels(self.D, y_fake), real, fake, real_out, fake_out
+            )
         if self.cfg.model.aux_classifier > 0:  # AC-GAN: D's class head learns the labels of both halves
             w = self.cfg.model.aux_classifier
             loss = loss + w * (auxiliary_loss(self.D, real, y_real) + auxiliary_loss(self.D, fake, y_fake))
