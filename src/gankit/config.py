@@ -64,6 +64,7 @@ class ModelConfig:
     spectral_norm: bool = False  # spectral normalisation on every conv/linear layer of D
     d_width: float = 1.0  # DCGAN families: D's channel widths times this (more D capacity); 1 = the seeds'
     g_width: float = 1.0  # DCGAN families: G's channel widths times this
+    d_mbstd: int = 0  # >1 (dcgan-upsample, dcgan): D appends the minibatch standard deviation over groups of this many
     conditional: str = "false"  # false | true | auto (true when the data have labels): G(z, y), D(x, y)
     num_classes: int = 0  # classes of a conditional model; 0 = from the data's labels
     aux_classifier: float = 0.0  # >0 (conditional only): AC-GAN, a class head on D's features; its cross-entropy times this joins D's and G's losses
@@ -422,6 +423,15 @@ def _check_penalty_norm(cfg: Config) -> None:
 
 def _validate_better(cfg: Config) -> None:
     """The settings of issue 17: widths, G pause, perceptual loss, augmentation."""
+    mbstd = cfg.model.d_mbstd
+    if mbstd < 0 or mbstd == 1:
+        raise GankitError(
+            f"model.d_mbstd is the group size of D's minibatch standard deviation, 0 (off) or at least 2 (got {mbstd})"
+        )
+    if mbstd and cfg.model.d not in ("dcgan-upsample", "dcgan"):
+        raise GankitError(
+            f"model.d_mbstd applies to the dcgan-upsample and dcgan discriminators; model.d = {cfg.model.d!r} (set model.d_mbstd = 0)"
+        )
     for key in ("d_width", "g_width"):
         w = getattr(cfg.model, key)
         if not (0 < w <= 16 and math.isfinite(w)):

@@ -82,7 +82,7 @@ def _upsample_g(m, shape):
 
 def _upsample_d(m, shape):
     c, r = _image_shape(m, shape)
-    return UpsampleDiscriminator(c, r, m.d_activation, m.dropout, m.leak, m.d_norm, m.d_width)
+    return UpsampleDiscriminator(c, r, m.d_activation, m.dropout, m.leak, m.d_norm, m.d_width, m.d_mbstd)
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -102,7 +102,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     "dcgan-upsample": Architecture(_upsample_g, _upsample_d, "seed S4: upsample + conv DCGAN for 32x32"),
     "dcgan": Architecture(
         lambda m, s: DCGANGenerator(m.latent_dim, *_image_shape(m, s), m.g_activation, m.leak, m.g_width, _classes(m)),
-        lambda m, s: DCGANDiscriminator(*_image_shape(m, s), m.d_activation, m.leak, m.d_norm, m.d_width),
+        lambda m, s: DCGANDiscriminator(*_image_shape(m, s), m.d_activation, m.leak, m.d_norm, m.d_width, m.d_mbstd),
         "seed S5: RGB DCGAN, any power-of-two resolution >= 32",
     ),
 }

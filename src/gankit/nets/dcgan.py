@@ -8,7 +8,7 @@ import math
 from torch import nn
 
 from ..errors import GankitError
-from .layers import LabelledSequential, activation, batch_norm, norm2d
+from .layers import LabelledSequential, MinibatchStd, activation, batch_norm, norm2d
 
 
 def scaled(channels: int, width: float) -> int:
@@ -148,7 +148,8 @@ class UpsampleGenerator(ConditionalStacks, nn.Module):
 class UpsampleDiscriminator(SequentialFeatures, nn.Module):
     """Seed S4. Four blocks Conv(k3 s2 p1) -> LeakyReLU(0.2) -> Dropout2d(0.25) -> BN(eps 0.8), no BN in
     the first; C -> 16 -> 32 -> 64 -> 128, then flatten -> Linear(128*(r/16)^2 -> 1).
-    `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
+    `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's; `mbstd` > 0 appends a
+    minibatch standard deviation channel (groups of that many samples) before the final layer."""
 
     def __init__(
         self,
@@ -159,6 +160,7 @@ class UpsampleDiscriminator(SequentialFeatures, nn.Module):
         leak: float = 0.2,
         norm: str = "batch",
         width: float = 1.0,
+        mbstd: int = 0,
     ):
         super().__init__()
         widths = [channels] + [scaled(k, width) for k in (16, 32, 64, 128)]
@@ -168,7 +170,10 @@ class UpsampleDiscriminator(SequentialFeatures, nn.Module):
             if i > 0 and norm != "none":
                 blocks.append(norm2d(norm, b, eps=0.8))
         side = math.ceil(resolution / 16)
-        self.net = nn.Sequential(*blocks, nn.Flatten(), nn.Linear(widths[-1] * side * side, 1))
+        if mbstd:  # model.d_mbstd: the batch's spread as one more channel before the last layer
+            blocks.append(MinibatchStd(mbstd))
+        top = widths[-1] + (1 if mbstd else 0)
+        self.net = nn.Sequential(*blocks, nn.Flatten(), nn.Linear(top * side * side, 1))
 
     def forward(self, x):
         return self.net(x)
@@ -216,7 +221,8 @@ class DCGANGenerator(ConditionalStacks, nn.Module):
 class DCGANDiscriminator(SequentialFeatures, nn.Module):
     """Seed S5. Conv(k4 s2 p1) halving down to 2x2: 3 -> 64 -> ... -> 2048 at 128; LeakyReLU(0.2);
     BN after every conv but the first; AdaptiveAvgPool2d(1); Conv(k1) -> one logit, (N, 1).
-    `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's."""
+    `norm` replaces the batch norm (layer | none) for critics such as WGAN-GP's; `mbstd` > 0 appends a
+    minibatch standard deviation channel before the pooling."""
 
     def __init__(
         self,
@@ -226,6 +232,7 @@ class DCGANDiscriminator(SequentialFeatures, nn.Module):
         leak: float = 0.2,
         norm: str = "batch",
         width: float = 1.0,
+        mbstd: int = 0,
     ):
         super().__init__()
         _check_power_of_two(resolution)
@@ -237,7 +244,9 @@ class DCGANDiscriminator(SequentialFeatures, nn.Module):
             if i > 0 and norm != "none":
                 mods.append(norm2d(norm, b))
             mods.append(activation(act, leak))
-        mods += [nn.AdaptiveAvgPool2d(1), nn.Conv2d(widths[-1], 1, 1)]
+        if mbstd:  # model.d_mbstd: the batch's spread as one more channel before the last layers
+            mods.append(MinibatchStd(mbstd))
+        mods += [nn.AdaptiveAvgPool2d(1), nn.Conv2d(widths[-1] + (1 if mbstd else 0), 1, 1)]
         self.net = nn.Sequential(*mods)
 
     def forward(self, x):

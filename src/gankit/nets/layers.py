@@ -36,6 +36,28 @@ def norm2d(kind: str, channels: int, eps: float = 1e-5) -> nn.Module:
     raise GankitError(f"unknown model.d_norm '{kind}'; choose one of: batch, layer, none")
 
 
+class MinibatchStd(nn.Module):
+    """Appends one channel: the standard deviation of the features across groups of `group` samples,
+    averaged over features and positions (Karras et al. 2018, ProGAN; StyleGAN's form). A D that
+    sees it can tell a batch of near-copies from a varied one, which pushes G towards variety.
+    A batch that `group` does not divide is grouped by its largest divisor not above `group`."""
+
+    def __init__(self, group: int = 4):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = next(k for k in range(min(self.group, n), 0, -1) if n % k == 0)
+        y = x.float().reshape(g, n // g, c, h, w)  # sample i is in group i % (n // g), as StyleGAN groups
+        std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n // g,)
+        std = std.to(x.dtype).view(1, n // g, 1, 1, 1).expand(g, n // g, 1, h, w).reshape(n, 1, h, w)
+        return torch.cat([x, std], dim=1)
+
+    def extra_repr(self) -> str:
+        return f"group={self.group}"
+
+
 def add_spectral_norm(module: nn.Module) -> nn.Module:
     """Spectral normalisation on every conv and linear layer: W / sigma(W), sigma estimated by one
     power iteration per training forward, so each layer is (about) 1-Lipschitz."""
